@@ -1,0 +1,43 @@
+// swift-tools-version:6.0
+// Alambique — knowledge distillation, pruning and quantization of transformer LMs, in Swift.
+// Targets and their one-way dependencies follow ../shared/DESIGN.md §2. CPU flags
+// (-target-cpu haswell on x86-64) come from the Makefile, never from unsafeFlags here.
+import PackageDescription
+
+let package = Package(
+    name: "Alambique",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "alambique", targets: ["alambique"]),
+        .library(name: "Autodiff", targets: ["Autodiff"]),
+        .library(name: "NN", targets: ["NN"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // System libraries.
+        .systemLibrary(name: "CBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CHDF5", pkgConfig: "hdf5",
+                       providers: [.apt(["libhdf5-dev"])]),
+
+        // Libraries.
+        .target(name: "Autodiff", dependencies: ["CBLAS"]),
+        .target(name: "NN", dependencies: ["Autodiff"]),
+        .target(name: "Tokenizers"),
+        .target(name: "Store", dependencies: ["CHDF5", "NN", "Tokenizers"]),
+
+        // The command-line tool: parse, call a library, print.
+        .executableTarget(name: "alambique", dependencies: [
+            "Autodiff", "NN", "Store",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        // Tests (Swift Testing).
+        .testTarget(name: "AutodiffTests", dependencies: ["Autodiff"]),
+        .testTarget(name: "NNTests", dependencies: ["NN"]),
+        .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"]),
+        .testTarget(name: "StoreTests", dependencies: ["Store"]),
+    ]
+)
