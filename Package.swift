@@ -26,7 +26,8 @@ let package = Package(
         .target(name: "Autodiff", dependencies: ["CBLAS"]),
         .target(name: "NN", dependencies: ["Autodiff"]),
         .target(name: "Tokenizers"),
-        .target(name: "Store", dependencies: ["CHDF5", "NN", "Tokenizers"]),
+        // Store gains NN and Tokenizers when checkpoints and the logit file arrive (issues 3–4).
+        .target(name: "Store", dependencies: ["CHDF5"]),
 
         // The command-line tool: parse, call a library, print.
         .executableTarget(name: "alambique", dependencies: [

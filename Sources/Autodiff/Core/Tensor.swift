@@ -1,0 +1,157 @@
+// The Tensor: Float32, contiguous, row-major, reference-counted storage.
+//
+// Legend used in comments across Autodiff: B batch, T time, C channels, V vocabulary,
+// H heads, D head size, M/N/K matrix dimensions.
+
+import Foundation
+
+/// An error a tensor operation reports instead of trapping: a shape that does not fit,
+/// an index out of range, a value an op cannot take. The message names the op and the shapes.
+public struct TensorError: Error, CustomStringConvertible, Equatable {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// Owns one 64-byte-aligned Float32 buffer. Shared by tensors that are reshapes of each other.
+final class Storage: @unchecked Sendable {
+    let base: UnsafeMutablePointer<Float>
+    let count: Int
+
+    init(count: Int, zeroed: Bool) {
+        self.count = count
+        var raw: UnsafeMutableRawPointer?
+        // Allocate at least one element so `base` is always valid (0-element tensors exist).
+        let bytes = max(count, 1) * MemoryLayout<Float>.stride
+        guard posix_memalign(&raw, 64, bytes) == 0, let raw else {
+            fatalError("Autodiff: out of memory allocating \(bytes) bytes")
+        }
+        base = raw.bindMemory(to: Float.self, capacity: max(count, 1))
+        if zeroed { base.initialize(repeating: 0, count: max(count, 1)) }
+    }
+
+    deinit { free(base) }
+}
+
+/// A Float32 tensor: contiguous, row-major, with an optional gradient and the record of the
+/// op that made it (when gradients are being recorded).
+///
+/// Tensors are reference types so that optimizers can update parameters in place and the
+/// tape can hold on to the values an op's backward needs. `reshaped(_:)` shares storage.
+public final class Tensor: @unchecked Sendable {
+    /// The shape, outermost dimension first.
+    public let shape: [Int]
+    /// Number of elements (product of `shape`; 1 for a scalar of shape `[]`).
+    public let count: Int
+    let storage: Storage
+
+    /// The accumulated gradient after `backward()`; nil until something flows into it.
+    public var grad: Tensor?
+    /// Whether ops on this tensor are recorded for differentiation. Parameters set it.
+    public var requiresGrad: Bool
+    /// The op that produced this tensor, when it was recorded; nil for leaves.
+    var node: Node?
+
+    /// Pointer to the first element. Valid for as long as the tensor (or a reshape of it) lives.
+    @inlinable public var data: UnsafeMutablePointer<Float> { _data }
+    @usableFromInline let _data: UnsafeMutablePointer<Float>
+
+    /// Rank (number of dimensions).
+    public var rank: Int { shape.count }
+
+    init(shape: [Int], storage: Storage, requiresGrad: Bool = false) {
+        self.shape = shape
+        self.count = shape.reduce(1, *)
+        self.storage = storage
+        self._data = storage.base
+        self.requiresGrad = requiresGrad
+    }
+
+    /// An uninitialized tensor (for op outputs that are fully written). Shape must be valid.
+    static func empty(_ shape: [Int]) -> Tensor {
+        Tensor(shape: shape, storage: Storage(count: shape.reduce(1, *), zeroed: false))
+    }
+
+    /// A tensor of zeros.
+    public static func zeros(_ shape: [Int], requiresGrad: Bool = false) throws -> Tensor {
+        try checkShape(shape, op: "zeros")
+        return Tensor(shape: shape, storage: Storage(count: shape.reduce(1, *), zeroed: true),
+                      requiresGrad: requiresGrad)
+    }
+
+    /// A tensor with every element equal to `value`.
+    public static func full(_ shape: [Int], _ value: Float, requiresGrad: Bool = false) throws -> Tensor {
+        let t = try zeros(shape, requiresGrad: requiresGrad)
+        t.data.update(repeating: value, count: t.count)
+        return t
+    }
+
+    /// A tensor with the given values in row-major order.
+    public convenience init(shape: [Int], values: [Float], requiresGrad: Bool = false) throws {
+        try Tensor.checkShape(shape, op: "Tensor(shape:values:)")
+        let n = shape.reduce(1, *)
+        guard values.count == n else {
+            throw TensorError("Tensor(shape:values:): shape \(shape) holds \(n) elements but \(values.count) values were given")
+        }
+        self.init(shape: shape, storage: Storage(count: n, zeroed: false), requiresGrad: requiresGrad)
+        values.withUnsafeBufferPointer { data.update(from: $0.baseAddress!, count: n) }
+    }
+
+    /// A scalar (shape `[]`).
+    public convenience init(scalar: Float, requiresGrad: Bool = false) {
+        self.init(shape: [], storage: Storage(count: 1, zeroed: false), requiresGrad: requiresGrad)
+        data[0] = scalar
+    }
+
+    /// The values in row-major order.
+    public func toArray() -> [Float] { Array(UnsafeBufferPointer(start: data, count: count)) }
+
+    /// The single value of a one-element tensor.
+    public func item() throws -> Float {
+        guard count == 1 else { throw TensorError("item(): tensor of shape \(shape) has \(count) elements, expected 1") }
+        return data[0]
+    }
+
+    /// A copy that shares nothing with this tensor and records nothing.
+    public func copy() -> Tensor {
+        let t = Tensor.empty(shape)
+        t.data.update(from: data, count: count)
+        return t
+    }
+
+    /// This tensor's values as a new leaf: same storage, no gradient history.
+    public func detached() -> Tensor { Tensor(shape: shape, storage: storage) }
+
+    /// Sets the gradient to nil (the next backward allocates and accumulates afresh).
+    public func zeroGrad() { grad = nil }
+
+    static func checkShape(_ shape: [Int], op: String) throws {
+        if let d = shape.first(where: { $0 < 0 }) {
+            throw TensorError("\(op): negative dimension \(d) in shape \(shape)")
+        }
+    }
+}
+
+extension Tensor: CustomStringConvertible {
+    public var description: String {
+        let preview = UnsafeBufferPointer(start: data, count: min(count, 8)).map { String(format: "%.4g", $0) }
+        return "Tensor(\(shape), [\(preview.joined(separator: ", "))\(count > 8 ? ", …" : "")])"
+    }
+}
+
+/// Integer tensor for token ids and targets: row-major `Int32` values with a shape.
+public struct IndexTensor: Sendable, Equatable {
+    public let shape: [Int]
+    public let values: [Int32]
+
+    public init(shape: [Int], values: [Int32]) throws {
+        try Tensor.checkShape(shape, op: "IndexTensor")
+        guard shape.reduce(1, *) == values.count else {
+            throw TensorError("IndexTensor: shape \(shape) holds \(shape.reduce(1, *)) elements but \(values.count) values were given")
+        }
+        self.shape = shape
+        self.values = values
+    }
+
+    public var count: Int { values.count }
+}

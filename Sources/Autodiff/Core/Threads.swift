@@ -1,0 +1,75 @@
+// Both cores: one setting for our own kernels and OpenBLAS, and a parallel-for over ranges.
+
+import CBLAS
+import Dispatch
+
+/// The number of threads kernels use. Set once at start-up (the CLI's `--threads`).
+public enum Threads {
+    nonisolated(unsafe) private static var current = defaultCount
+
+    /// Cores available to this process (at least 1).
+    public static var defaultCount: Int { max(1, System.activeProcessorCount) }
+
+    /// The thread count in use.
+    public static var count: Int { current }
+
+    /// Sets the thread count for our kernels and for OpenBLAS.
+    public static func configure(_ n: Int) throws {
+        guard n >= 1 else { throw TensorError("threads: need at least 1, got \(n)") }
+        current = n
+        openblas_set_num_threads(Int32(n))
+    }
+}
+
+enum System {
+    static var activeProcessorCount: Int {
+        #if canImport(Glibc)
+        return Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+        #else
+        return 1
+        #endif
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A value handed to worker threads as-is. Used for pointers into buffers whose ranges the
+/// workers split between them, so no two threads touch the same element.
+struct Unchecked<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
+}
+
+/// Runs `body` over `0..<count` split into contiguous ranges, one per thread, when the work is
+/// large enough (`minimumPerThread` items or more per thread); inline otherwise.
+@inline(__always)
+func parallelRanges(_ count: Int, minimumPerThread: Int, _ body: (Range<Int>) -> Void) {
+    let chunks = chunkCount(count, minimumPerThread: minimumPerThread)
+    parallelChunks(count, chunks: chunks) { _, range in body(range) }
+}
+
+/// How many chunks `parallelRanges` splits `count` items into (1 = inline).
+@inline(__always)
+func chunkCount(_ count: Int, minimumPerThread: Int) -> Int {
+    max(1, min(Threads.count, count / max(minimumPerThread, 1)))
+}
+
+/// Runs `body(chunk, range)` for `chunks` contiguous ranges covering `0..<count`, in parallel.
+/// The chunk index lets a kernel keep per-thread partial results (e.g. parameter gradients).
+@inline(__always)
+func parallelChunks(_ count: Int, chunks: Int, _ body: (_ chunk: Int, _ range: Range<Int>) -> Void) {
+    if chunks <= 1 { body(0, 0..<count); return }
+    withoutActuallyEscaping(body) { body in
+        let work = Unchecked(body)
+        DispatchQueue.concurrentPerform(iterations: chunks) { i in
+            work.value(i, (count * i / chunks)..<(count * (i + 1) / chunks))
+        }
+    }
+}
+
+/// Elements per thread below which splitting costs more than it saves (memory-bound kernels).
+let elementwiseGrain = 1 << 16

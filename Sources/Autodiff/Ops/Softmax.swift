@@ -1,0 +1,89 @@
+// softmax and log-softmax over the last axis. Stable for any finite logits (the row maximum
+// is subtracted first), so logits of ±1e4 give exact probabilities, not NaN.
+
+/// Row kernels shared by softmax, log-softmax, cross-entropy and KL: for a row x of length n,
+/// the maximum and log Σ exp(x − max) (exp 8 lanes at a time).
+@inline(__always)
+func rowMaxAndLogSumExp(_ x: UnsafeMutablePointer<Float>, _ n: Int, scale: Float = 1) -> (max: Float, logSum: Float) {
+    var m = -Float.infinity
+    for i in 0..<n { m = max(m, x[i] * scale) }
+    if m == -.infinity { return (m, .nan) }
+    var acc = Vec.zero
+    let mv = Vec(repeating: m), sv = Vec(repeating: scale)
+    var i = 0
+    while i + 8 <= n { acc += vexp(x.loadVec(i) * sv - mv); i += 8 }
+    var s = acc.sum()
+    while i < n { s += fastExp(x[i] * scale - m); i += 1 }
+    return (m, logf(s))
+}
+
+/// y = softmax(x · scale) for one row.
+@inline(__always)
+func softmaxRow(_ x: UnsafeMutablePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int, scale: Float = 1) {
+    let (m, logSum) = rowMaxAndLogSumExp(x, n, scale: scale)
+    let shift = Vec(repeating: m + logSum), sv = Vec(repeating: scale)
+    var i = 0
+    while i + 8 <= n { y.storeVec(vexp(x.loadVec(i) * sv - shift), i); i += 8 }
+    while i < n { y[i] = fastExp(x[i] * scale - (m + logSum)); i += 1 }
+}
+
+import Foundation
+
+extension Tensor {
+    /// Rows along the last axis: (row count, row length), or an error for a scalar.
+    func lastAxisRows(op: String) throws -> (rows: Int, length: Int) {
+        guard let n = shape.last, n > 0 else {
+            throw TensorError("\(op): needs at least one dimension with a non-zero last axis, got shape \(shape)")
+        }
+        return (count / n, n)
+    }
+
+    /// softmax over the last axis.
+    public func softmax() throws -> Tensor {
+        let (rows, n) = try lastAxisRows(op: "softmax")
+        let out = Tensor.empty(shape)
+        let (px, py) = (Unchecked(data), Unchecked(out.data))
+        parallelRanges(rows, minimumPerThread: max(1, elementwiseGrain / n)) { r in
+            for row in r { softmaxRow(px.value + row * n, py.value + row * n, n) }
+        }
+        return out.recorded("softmax", [self]) { [self] out, g in
+            // dx = y ⊙ (g − Σ g·y)
+            let (pt, pg, py) = (Unchecked(gradBuffer()), Unchecked(g.data), Unchecked(out.data))
+            parallelRanges(rows, minimumPerThread: max(1, elementwiseGrain / n)) { r in
+                for row in r {
+                    let (t, gg, y) = (pt.value + row * n, pg.value + row * n, py.value + row * n)
+                    var dot: Float = 0
+                    for i in 0..<n { dot += gg[i] * y[i] }
+                    for i in 0..<n { t[i] += y[i] * (gg[i] - dot) }
+                }
+            }
+        }
+    }
+
+    /// log-softmax over the last axis.
+    public func logSoftmax() throws -> Tensor {
+        let (rows, n) = try lastAxisRows(op: "logSoftmax")
+        let out = Tensor.empty(shape)
+        let (px, py) = (Unchecked(data), Unchecked(out.data))
+        parallelRanges(rows, minimumPerThread: max(1, elementwiseGrain / n)) { r in
+            for row in r {
+                let (x, y) = (px.value + row * n, py.value + row * n)
+                let (m, logSum) = rowMaxAndLogSumExp(x, n)
+                let shift = m + logSum
+                for i in 0..<n { y[i] = x[i] - shift }
+            }
+        }
+        return out.recorded("logSoftmax", [self]) { [self] out, g in
+            // dx = g − softmax · Σ g, with softmax = exp(y)
+            let (pt, pg, py) = (Unchecked(gradBuffer()), Unchecked(g.data), Unchecked(out.data))
+            parallelRanges(rows, minimumPerThread: max(1, elementwiseGrain / n)) { r in
+                for row in r {
+                    let (t, gg, y) = (pt.value + row * n, pg.value + row * n, py.value + row * n)
+                    var total: Float = 0
+                    for i in 0..<n { total += gg[i] }
+                    for i in 0..<n { t[i] += gg[i] - fastExp(y[i]) * total }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,2 @@
+import Autodiff
+print("alambique")
