@@ -4,10 +4,10 @@
 typealias Vec = SIMD8<Float>
 
 /// e^x for 8 lanes (Cephes expf: x = n·ln2 + r, |r| ≤ ln2/2, degree-6 polynomial, 2^n by bits).
-/// Inputs are clamped to [-87.33, 88.37]: below, the result flushes toward 0; above, it saturates.
+/// Below −87.33 the result is 0 (the float range ends there); above 88.37 it saturates.
 @inline(__always)
-func vexp(_ x: Vec) -> Vec {
-    let x = x.clamped(lowerBound: Vec(repeating: -87.33), upperBound: Vec(repeating: 88.37))
+func vexp(_ input: Vec) -> Vec {
+    let x = input.clamped(lowerBound: Vec(repeating: -87.33), upperBound: Vec(repeating: 88.37))
     // n = round(x / ln2) via the 1.5·2^23 trick (no float→int conversion instruction needed).
     let magic = Vec(repeating: 12582912)
     let t = x * 1.44269504088896341 + magic
@@ -26,7 +26,7 @@ func vexp(_ x: Vec) -> Vec {
     // 2^n: put n + 127 in the exponent field.
     let bits = unsafeBitCast(t, to: SIMD8<Int32>.self) &- unsafeBitCast(magic, to: SIMD8<Int32>.self)
     let scale = unsafeBitCast((bits &+ 127) &<< 23, to: Vec.self)
-    return er * scale
+    return (er * scale).replacing(with: 0, where: input .< -87.33)
 }
 
 /// tanh for 8 lanes: 1 − 2/(e^{2x} + 1), with the odd-symmetric form for accuracy near 0.

@@ -28,7 +28,7 @@ extension Tensor {
             throw TensorError("crossEntropy: target \(targets.values[bad]) at position \(bad) is outside 0..<\(v) (and is not the ignore index \(ignoreIndex))")
         }
         let valid = targets.values.reduce(0) { $0 + ($1 == ignoreIndex ? 0 : 1) }
-        let logSums = Tensor.empty([rows])   // max + log Σ exp, per row, for the backward
+        let logSums = Tensor.empty([rows, 2])   // (max, log Σ exp(x − max)) per row, for the backward
         let perRow = Tensor.empty([rows])
         let (px, pl, pr) = (Unchecked(data), Unchecked(logSums.data), Unchecked(perRow.data))
         targets.values.withUnsafeBufferPointer { ids in
@@ -37,9 +37,10 @@ extension Tensor {
                 for row in r {
                     let x = px.value + row * v
                     let (m, logSum) = rowMaxAndLogSumExp(x, v)
-                    pl.value[row] = m + logSum
+                    pl.value[2 * row] = m
+                    pl.value[2 * row + 1] = logSum
                     let target = pids.value[row]
-                    pr.value[row] = target == ignoreIndex ? 0 : m + logSum - x[Int(target)]
+                    pr.value[row] = target == ignoreIndex ? 0 : (m - x[Int(target)]) + logSum
                 }
             }
         }
@@ -57,9 +58,9 @@ extension Tensor {
                         let target = pids.value[row]
                         if target == ignoreIndex { continue }
                         let x = px.value + row * v, t = pt.value + row * v
-                        let shift = pl.value[row]
+                        let (m, logSum) = (pl.value[2 * row], pl.value[2 * row + 1])
                         // d/dx = (softmax − onehot) / valid
-                        for i in 0..<v { t[i] += scale * fastExp(x[i] - shift) }
+                        for i in 0..<v { t[i] += scale * fastExp((x[i] - m) - logSum) }
                         t[Int(target)] -= scale
                     }
                 }
@@ -81,7 +82,7 @@ extension Tensor {
         let invT = 1 / temperature
         // Teacher log-probabilities at T: log softmax(z/T), or log p / T − log Σ p^(1/T).
         let teacherLog = Tensor.empty(shape)
-        let studentLogSum = Tensor.empty([rows])
+        let studentLogSum = Tensor.empty([rows, 2])  // (max, log Σ) of z/T per row
         let perRow = Tensor.empty([rows])
         let (pz, pt, ptl, psl, pr) = (Unchecked(data), Unchecked(teacher.tensor.data), Unchecked(teacherLog.data),
                                      Unchecked(studentLogSum.data), Unchecked(perRow.data))
@@ -96,12 +97,13 @@ extension Tensor {
                     for i in 0..<v { tl[i] = src[i] > 0 ? logf(src[i]) : -.infinity }
                 }
                 let (tm, tls) = rowMaxAndLogSumExp(tl, v, scale: invT)
-                for i in 0..<v { tl[i] = tl[i] * invT - (tm + tls) }
+                for i in 0..<v { tl[i] = (tl[i] * invT - tm) - tls }
                 let (sm, sls) = rowMaxAndLogSumExp(z, v, scale: invT)
-                psl.value[row] = sm + sls
+                psl.value[2 * row] = sm
+                psl.value[2 * row + 1] = sls
                 var kl: Float = 0
                 for i in 0..<v where tl[i] > -.infinity {
-                    let logQ = z[i] * invT - (sm + sls)
+                    let logQ = (z[i] * invT - sm) - sls
                     kl += fastExp(tl[i]) * (tl[i] - logQ)
                 }
                 pr.value[row] = kl
@@ -117,8 +119,8 @@ extension Tensor {
             parallelRanges(rows, minimumPerThread: max(1, elementwiseGrain / v)) { r in
                 for row in r {
                     let z = pz.value + row * v, tl = ptl.value + row * v, dz = pg.value + row * v
-                    let shift = psl.value[row]
-                    for i in 0..<v { dz[i] += scale * (fastExp(z[i] * invT - shift) - fastExp(tl[i])) }
+                    let (sm, sls) = (psl.value[2 * row], psl.value[2 * row + 1])
+                    for i in 0..<v { dz[i] += scale * (fastExp((z[i] * invT - sm) - sls) - fastExp(tl[i])) }
                 }
             }
         }

@@ -17,14 +17,15 @@ func rowMaxAndLogSumExp(_ x: UnsafeMutablePointer<Float>, _ n: Int, scale: Float
     return (m, logf(s))
 }
 
-/// y = softmax(x · scale) for one row.
+/// y = softmax(x · scale) for one row. Computed as exp((x − max) − log Σ): subtracting the
+/// maximum first keeps the difference exact, where x − (max + log Σ) would round at large logits.
 @inline(__always)
 func softmaxRow(_ x: UnsafeMutablePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int, scale: Float = 1) {
     let (m, logSum) = rowMaxAndLogSumExp(x, n, scale: scale)
-    let shift = Vec(repeating: m + logSum), sv = Vec(repeating: scale)
+    let mv = Vec(repeating: m), lv = Vec(repeating: logSum), sv = Vec(repeating: scale)
     var i = 0
-    while i + 8 <= n { y.storeVec(vexp(x.loadVec(i) * sv - shift), i); i += 8 }
-    while i < n { y[i] = fastExp(x[i] * scale - (m + logSum)); i += 1 }
+    while i + 8 <= n { y.storeVec(vexp((x.loadVec(i) * sv - mv) - lv), i); i += 8 }
+    while i < n { y[i] = fastExp((x[i] * scale - m) - logSum); i += 1 }
 }
 
 import Foundation
@@ -69,8 +70,7 @@ extension Tensor {
             for row in r {
                 let (x, y) = (px.value + row * n, py.value + row * n)
                 let (m, logSum) = rowMaxAndLogSumExp(x, n)
-                let shift = m + logSum
-                for i in 0..<n { y[i] = x[i] - shift }
+                for i in 0..<n { y[i] = (x[i] - m) - logSum }
             }
         }
         return out.recorded("logSoftmax", [self]) { [self] out, g in
