@@ -28,10 +28,12 @@ let package = Package(
         .target(name: "Tokenizers"),
         // Store gains NN and Tokenizers when checkpoints and the logit file arrive (issues 3–4).
         .target(name: "Store", dependencies: ["CHDF5"]),
+        // Evaluate gains Models, Store and Compress with the comparison runner (issue 7).
+        .target(name: "Evaluate", dependencies: ["NN"]),
 
         // The command-line tool: parse, call a library, print.
         .executableTarget(name: "alambique", dependencies: [
-            "Autodiff", "NN", "Store",
+            "Autodiff", "NN", "Store", "Evaluate",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -40,5 +42,6 @@ let package = Package(
         .testTarget(name: "NNTests", dependencies: ["NN"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"]),
         .testTarget(name: "StoreTests", dependencies: ["Store"]),
+        .testTarget(name: "EvaluateTests", dependencies: ["Evaluate"]),
     ]
 )

@@ -86,3 +86,16 @@ extension Tensor {
         return order
     }
 }
+
+extension Tensor {
+    /// Runs only the backward kernel of the op that made this tensor, with `gradient` as its
+    /// output gradient (accumulating into the inputs' gradients). For benchmarks that time one
+    /// kernel; training uses `backward()`.
+    public func runBackwardKernel(gradient: Tensor) throws {
+        guard let node else { throw TensorError("runBackwardKernel: this tensor was not made by a recorded op") }
+        guard gradient.shape == shape else {
+            throw TensorError("runBackwardKernel: gradient \(gradient.shape) does not match output \(shape)")
+        }
+        try node.backward(self, gradient)
+    }
+}

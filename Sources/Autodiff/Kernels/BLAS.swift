@@ -45,3 +45,11 @@ public func naiveMatmul(_ a: [Float], _ b: [Float], m: Int, k: Int, n: Int,
     }
     return c
 }
+
+/// Direct BLAS access for benchmarks: C (m×n) = A (m×k) · B (k×n), row-major, straight to
+/// `cblas_sgemm` (no sgemv switch, no allocation) — the baseline the matmul op is measured against.
+public func directSgemm(m: Int, n: Int, k: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
+                        _ c: UnsafeMutablePointer<Float>) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k), 1,
+                a, Int32(k), b, Int32(n), 0, c, Int32(n))
+}

@@ -17,12 +17,8 @@ extension Tensor {
         parallelRanges(rows, minimumPerThread: max(1, elementwiseGrain / c)) { r in
             for row in r {
                 let x = px.value + row * c, y = py.value + row * c
-                var sum: Float = 0
-                for i in 0..<c { sum += x[i] }
-                let mean = sum / Float(c)
-                var sq: Float = 0
-                for i in 0..<c { let d = x[i] - mean; sq += d * d }
-                let rstd = 1 / (sq / Float(c) + epsilon).squareRoot()
+                let mean = rowSum(x, c) / Float(c)
+                let rstd = 1 / (centeredSquares(x, c, mean: mean) / Float(c) + epsilon).squareRoot()
                 let (w, b) = (pw.value, pb.value)
                 for i in 0..<c { y[i] = (x[i] - mean) * rstd * w[i] + b[i] }
                 ps.value[row * 2] = mean
@@ -44,14 +40,27 @@ extension Tensor {
                 for row in r {
                     let x = px.value + row * c, gg = pg.value + row * c
                     let mean = ps.value[row * 2], rstd = ps.value[row * 2 + 1]
-                    var meanDnorm: Float = 0, meanDnormNorm: Float = 0
-                    for i in 0..<c {
-                        let norm = (x[i] - mean) * rstd
-                        let dnorm = gg[i] * w[i]
+                    // Σ g·w and Σ g·w·norm in 8 lanes; dweight, dbias accumulate alongside.
+                    var sumDnorm = Vec.zero, sumDnormNorm = Vec.zero
+                    let (mv, rv) = (Vec(repeating: mean), Vec(repeating: rstd))
+                    var i = 0
+                    while i + 8 <= c {
+                        let norm = (x.loadVec(i) - mv) * rv, gv = gg.loadVec(i)
+                        let dnorm = gv * w.loadVec(i)
+                        sumDnorm += dnorm
+                        sumDnormNorm += dnorm * norm
+                        db.storeVec(db.loadVec(i) + gv, i)
+                        dw.storeVec(dw.loadVec(i) + gv * norm, i)
+                        i += 8
+                    }
+                    var meanDnorm = sumDnorm.sum(), meanDnormNorm = sumDnormNorm.sum()
+                    while i < c {
+                        let norm = (x[i] - mean) * rstd, dnorm = gg[i] * w[i]
                         meanDnorm += dnorm
                         meanDnormNorm += dnorm * norm
                         db[i] += gg[i]
                         dw[i] += gg[i] * norm
+                        i += 1
                     }
                     meanDnorm /= Float(c)
                     meanDnormNorm /= Float(c)
@@ -73,4 +82,16 @@ extension Tensor {
             }
         }
     }
+}
+
+/// Σ (x[i] − mean)² over a row, 8 lanes at a time.
+@inline(__always)
+private func centeredSquares(_ x: UnsafeMutablePointer<Float>, _ n: Int, mean: Float) -> Float {
+    var acc = Vec.zero
+    let mv = Vec(repeating: mean)
+    var i = 0
+    while i + 8 <= n { let d = x.loadVec(i) - mv; acc += d * d; i += 8 }
+    var s = acc.sum()
+    while i < n { let d = x[i] - mean; s += d * d; i += 1 }
+    return s
 }

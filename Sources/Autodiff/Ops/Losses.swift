@@ -58,9 +58,9 @@ extension Tensor {
                         let target = pids.value[row]
                         if target == ignoreIndex { continue }
                         let x = px.value + row * v, t = pt.value + row * v
-                        let (m, logSum) = (pl.value[2 * row], pl.value[2 * row + 1])
                         // d/dx = (softmax − onehot) / valid
-                        for i in 0..<v { t[i] += scale * fastExp((x[i] - m) - logSum) }
+                        accumulateSoftmaxRow(t, x, v, scale: 1, max: pl.value[2 * row], logSum: pl.value[2 * row + 1],
+                                             factor: scale)
                         t[Int(target)] -= scale
                     }
                 }
@@ -119,8 +119,10 @@ extension Tensor {
             parallelRanges(rows, minimumPerThread: max(1, elementwiseGrain / v)) { r in
                 for row in r {
                     let z = pz.value + row * v, tl = ptl.value + row * v, dz = pg.value + row * v
-                    let (sm, sls) = (psl.value[2 * row], psl.value[2 * row + 1])
-                    for i in 0..<v { dz[i] += scale * (fastExp((z[i] * invT - sm) - sls) - fastExp(tl[i])) }
+                    // q at T from the saved statistics, minus p (exp of the saved teacher log-probabilities)
+                    accumulateSoftmaxRow(dz, z, v, scale: invT, max: psl.value[2 * row], logSum: psl.value[2 * row + 1],
+                                         factor: scale)
+                    accumulateSoftmaxRow(dz, tl, v, scale: 1, max: 0, logSum: 0, factor: -scale)
                 }
             }
         }

@@ -1,12 +1,11 @@
 // softmax and log-softmax over the last axis. Stable for any finite logits (the row maximum
 // is subtracted first), so logits of ±1e4 give exact probabilities, not NaN.
 
-/// Row kernels shared by softmax, log-softmax, cross-entropy and KL: for a row x of length n,
-/// the maximum and log Σ exp(x − max) (exp 8 lanes at a time).
+/// Row kernels shared by softmax, log-softmax, cross-entropy and KL: for a row x of length n
+/// read at x·scale (scale > 0), the maximum and log Σ exp(x·scale − max).
 @inline(__always)
 func rowMaxAndLogSumExp(_ x: UnsafeMutablePointer<Float>, _ n: Int, scale: Float = 1) -> (max: Float, logSum: Float) {
-    var m = -Float.infinity
-    for i in 0..<n { m = max(m, x[i] * scale) }
+    let m = rowMax(x, n) * scale
     if m == -.infinity { return (m, .nan) }
     var acc = Vec.zero
     let mv = Vec(repeating: m), sv = Vec(repeating: scale)
@@ -17,15 +16,29 @@ func rowMaxAndLogSumExp(_ x: UnsafeMutablePointer<Float>, _ n: Int, scale: Float
     return (m, logf(s))
 }
 
-/// y = softmax(x · scale) for one row. Computed as exp((x − max) − log Σ): subtracting the
-/// maximum first keeps the difference exact, where x − (max + log Σ) would round at large logits.
+/// y = softmax(x · scale) for one row (y may alias x): one exp per element, then a scale.
 @inline(__always)
 func softmaxRow(_ x: UnsafeMutablePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int, scale: Float = 1) {
-    let (m, logSum) = rowMaxAndLogSumExp(x, n, scale: scale)
-    let mv = Vec(repeating: m), lv = Vec(repeating: logSum), sv = Vec(repeating: scale)
+    let m = rowMax(x, n) * scale
+    let mv = Vec(repeating: m), sv = Vec(repeating: scale)
+    var acc = Vec.zero
     var i = 0
-    while i + 8 <= n { y.storeVec(vexp((x.loadVec(i) * sv - mv) - lv), i); i += 8 }
-    while i < n { y[i] = fastExp((x[i] * scale - m) - logSum); i += 1 }
+    while i + 8 <= n { let e = vexp(x.loadVec(i) * sv - mv); y.storeVec(e, i); acc += e; i += 8 }
+    var s = acc.sum()
+    while i < n { y[i] = fastExp(x[i] * scale - m); s += y[i]; i += 1 }
+    let inverse = 1 / s
+    for j in 0..<n { y[j] *= inverse }
+}
+
+/// t[i] += factor · exp((x[i]·scale − max) − logSum): adds a softmax row (from its saved
+/// statistics) into a gradient, 8 lanes at a time.
+@inline(__always)
+func accumulateSoftmaxRow(_ t: UnsafeMutablePointer<Float>, _ x: UnsafeMutablePointer<Float>, _ n: Int,
+                          scale: Float, max m: Float, logSum: Float, factor: Float) {
+    let sv = Vec(repeating: scale), mv = Vec(repeating: m), lv = Vec(repeating: logSum), fv = Vec(repeating: factor)
+    var i = 0
+    while i + 8 <= n { t.storeVec(t.loadVec(i) + fv * vexp((x.loadVec(i) * sv - mv) - lv), i); i += 8 }
+    while i < n { t[i] += factor * fastExp((x[i] * scale - m) - logSum); i += 1 }
 }
 
 import Foundation
@@ -53,8 +66,7 @@ extension Tensor {
             parallelRanges(rows, minimumPerThread: max(1, elementwiseGrain / n)) { r in
                 for row in r {
                     let (t, gg, y) = (pt.value + row * n, pg.value + row * n, py.value + row * n)
-                    var dot: Float = 0
-                    for i in 0..<n { dot += gg[i] * y[i] }
+                    let dot = rowDot(gg, y, n)
                     for i in 0..<n { t[i] += y[i] * (gg[i] - dot) }
                 }
             }
@@ -79,9 +91,10 @@ extension Tensor {
             parallelRanges(rows, minimumPerThread: max(1, elementwiseGrain / n)) { r in
                 for row in r {
                     let (t, gg, y) = (pt.value + row * n, pg.value + row * n, py.value + row * n)
-                    var total: Float = 0
-                    for i in 0..<n { total += gg[i] }
-                    for i in 0..<n { t[i] += gg[i] - fastExp(y[i]) * total }
+                    let total = rowSum(gg, n)
+                    // t += g − exp(y)·Σg: the softmax is exp(y) with max 0 and log-sum 0.
+                    for i in 0..<n { t[i] += gg[i] }
+                    accumulateSoftmaxRow(t, y, n, scale: 1, max: 0, logSum: 0, factor: -total)
                 }
             }
         }

@@ -1,0 +1,68 @@
+# Alambique — `make demo` and `make test` do all the set-up on a fresh Debian/Ubuntu machine
+# with Swift 6: install the two system libraries when missing, build, run.
+
+SWIFT ?= swift
+APT_PACKAGES := libopenblas-dev libhdf5-dev pkg-config
+
+# CPU flags, chosen per architecture (../shared/FACTS.md): on x86-64 with AVX2 + FMA + F16C,
+# `-target-cpu haswell` turns Float16 conversions and SIMD fused multiply-adds into single
+# instructions instead of library calls (100× on some kernels). Elsewhere the baseline is used.
+# They are passed on the command line, never as unsafeFlags in Package.swift.
+ARCH := $(shell uname -m)
+ifeq ($(ARCH),x86_64)
+  HASWELL := $(shell grep -qw avx2 /proc/cpuinfo 2>/dev/null && grep -qw fma /proc/cpuinfo && grep -qw f16c /proc/cpuinfo && echo yes)
+  ifeq ($(HASWELL),yes)
+    CPU_FLAGS := -Xswiftc -target-cpu -Xswiftc haswell
+  endif
+endif
+
+BIN := .build/release/alambique
+
+.PHONY: all build test demo bench deps clean help
+
+all: build
+
+help:
+	@echo "make demo    install what is missing, build (release), run the demo"
+	@echo "make test    install what is missing, run the unit tests (Swift Testing)"
+	@echo "make build   release build: $(BIN)"
+	@echo "make bench   release build, then 'alambique bench core' (figures for BENCHMARKS.md)"
+	@echo "CPU flags in use: $(if $(CPU_FLAGS),$(CPU_FLAGS),(none: baseline $(ARCH)))"
+
+## deps: libopenblas-dev, libhdf5-dev and pkg-config, installed with apt-get when missing and possible.
+deps:
+	@missing=""; \
+	if ! command -v pkg-config >/dev/null 2>&1; then missing="$(APT_PACKAGES)"; \
+	else \
+	  pkg-config --exists openblas || missing="$$missing libopenblas-dev"; \
+	  pkg-config --exists hdf5 || missing="$$missing libhdf5-dev"; \
+	fi; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing system libraries:$$missing"; \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	  elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null && command -v apt-get >/dev/null 2>&1; then \
+	    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	  else \
+	    echo "error: missing system libraries:$$missing" >&2; \
+	    echo "Install them, then run make again:" >&2; \
+	    echo "  Debian/Ubuntu: sudo apt-get update && sudo apt-get install -y $(APT_PACKAGES)" >&2; \
+	    echo "  macOS (Homebrew): brew install openblas hdf5 pkg-config" >&2; \
+	    exit 1; \
+	  fi; \
+	fi
+
+build: deps
+	$(SWIFT) build -c release $(CPU_FLAGS) --product alambique
+
+test: deps
+	$(SWIFT) test $(CPU_FLAGS)
+
+demo: build
+	$(BIN) demo
+
+bench: build
+	$(BIN) bench core
+
+clean:
+	rm -rf .build

@@ -1,0 +1,22 @@
+// Timing for `alambique bench`: medians of repeated runs, each run long enough to be measured.
+
+import Dispatch
+
+/// Seconds per call of `body`: each of `runs` samples repeats `body` until at least
+/// `minimumSeconds` have passed, and the median sample is returned (after one warm-up call).
+public func medianSecondsPerCall(runs: Int = 5, minimumSeconds: Double = 0.1, _ body: () throws -> Void) rethrows -> Double {
+    try body()  // warm-up: first-touch page faults, BLAS thread start-up
+    var samples: [Double] = []
+    for _ in 0..<max(1, runs) {
+        var calls = 0
+        let start = DispatchTime.now().uptimeNanoseconds
+        var elapsed = 0.0
+        repeat {
+            try body()
+            calls += 1
+            elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        } while elapsed < minimumSeconds
+        samples.append(elapsed / Double(calls))
+    }
+    return samples.sorted()[samples.count / 2]
+}

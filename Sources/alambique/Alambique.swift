@@ -1,0 +1,32 @@
+// The `alambique` command: parse, call a library, print. Progress and logs go to stderr,
+// results to stdout.
+
+import ArgumentParser
+import NN
+
+@main
+struct Alambique: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "alambique",
+        abstract: "A lab for knowledge distillation, pruning and quantization of transformer language models.",
+        discussion: """
+        Train a teacher, store its soft logits, distil a student, prune and quantize it, and compare \
+        what was kept and what was lost — on an ordinary CPU, with no Python in the loop.
+        """,
+        subcommands: [Bench.self, Demo.self])
+}
+
+/// Options every command shares.
+struct GlobalOptions: ParsableArguments {
+    @Option(help: "Threads for our kernels and OpenBLAS (default: all cores).")
+    var threads: Int?
+
+    func validate() throws {
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
+    }
+
+    /// Applies the settings; call first in every `run()`.
+    func apply() throws {
+        try Threads.configure(threads ?? Threads.defaultCount)
+    }
+}

@@ -1,2 +1,0 @@
-import Autodiff
-print("alambique")
