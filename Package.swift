@@ -26,6 +26,7 @@ let package = Package(
         .target(name: "Autodiff", dependencies: ["CBLAS"]),
         .target(name: "NN", dependencies: ["Autodiff"]),
         .target(name: "Tokenizers"),
+        .target(name: "Models", dependencies: ["NN"]),
         // Store gains NN and Tokenizers when checkpoints and the logit file arrive (issues 3–4).
         .target(name: "Store", dependencies: ["CHDF5"]),
         // Evaluate gains Models, Store and Compress with the comparison runner (issue 7).
@@ -41,6 +42,7 @@ let package = Package(
         .testTarget(name: "AutodiffTests", dependencies: ["Autodiff"]),
         .testTarget(name: "NNTests", dependencies: ["NN"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"]),
+        .testTarget(name: "ModelsTests", dependencies: ["Models"]),
         .testTarget(name: "StoreTests", dependencies: ["Store"]),
         .testTarget(name: "EvaluateTests", dependencies: ["Evaluate"]),
     ]

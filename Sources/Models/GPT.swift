@@ -1,0 +1,242 @@
+// GPT-2, exactly (so checkpoints load in Hugging Face as GPT2LMHeadModel): learned position
+// embeddings, pre-LN blocks, fused qkv, GELU (tanh), MLP width 4C, final ln_f, output head tied
+// to wte, biases everywhere. Parameter names come from the module walk and are HF's:
+// transformer.h.0.attn.c_attn.weight (Conv1D layout (in, out)), …
+//
+// Legend: B batch, T time, C channels (n_embd), V vocabulary, H heads.
+
+import Foundation
+@_exported import NN
+
+/// The model's shape, with Hugging Face's config.json keys.
+public struct GPTConfig: Codable, Equatable, Sendable {
+    public var vocabularySize: Int
+    public var contextLength: Int
+    public var layers: Int
+    public var heads: Int
+    public var embeddingSize: Int
+    public var layerNormEpsilon: Float = 1e-5
+    /// Dropout on embeddings, attention output and MLP output (HF's embd/resid_pdrop); 0 by default.
+    public var dropout: Float = 0
+
+    public init(vocabularySize: Int, contextLength: Int, layers: Int, heads: Int, embeddingSize: Int,
+                layerNormEpsilon: Float = 1e-5, dropout: Float = 0) {
+        self.vocabularySize = vocabularySize
+        self.contextLength = contextLength
+        self.layers = layers
+        self.heads = heads
+        self.embeddingSize = embeddingSize
+        self.layerNormEpsilon = layerNormEpsilon
+        self.dropout = dropout
+    }
+
+    /// The lab's presets (DESIGN.md §4); the vocabulary size comes from the tokenizer.
+    public static func preset(_ name: String, vocabularySize: Int) throws -> GPTConfig {
+        switch name {
+        case "teacher-small":
+            return GPTConfig(vocabularySize: vocabularySize, contextLength: 128, layers: 4, heads: 4, embeddingSize: 256)
+        case "student-tiny":
+            return GPTConfig(vocabularySize: vocabularySize, contextLength: 128, layers: 2, heads: 4, embeddingSize: 128)
+        case "bench-medium":
+            return GPTConfig(vocabularySize: vocabularySize, contextLength: 256, layers: 8, heads: 8, embeddingSize: 512)
+        default:
+            throw ModelError("unknown preset \"\(name)\"; expected one of: \(presetNames.joined(separator: ", "))")
+        }
+    }
+    public static let presetNames = ["teacher-small", "student-tiny", "bench-medium"]
+
+    /// Checks the sizes fit together; every model is built from a validated config.
+    public func validate() throws {
+        for (name, value) in [("vocab_size", vocabularySize), ("n_positions", contextLength), ("n_layer", layers),
+                              ("n_head", heads), ("n_embd", embeddingSize)] where value < 1 {
+            throw ModelError("config: \(name) must be at least 1, got \(value)")
+        }
+        guard embeddingSize % heads == 0 else {
+            throw ModelError("config: n_embd (\(embeddingSize)) must be divisible by n_head (\(heads))")
+        }
+        guard layerNormEpsilon > 0, dropout >= 0, dropout < 1 else {
+            throw ModelError("config: layer_norm_epsilon must be > 0 and dropout in [0, 1); got \(layerNormEpsilon), \(dropout)")
+        }
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case vocabularySize = "vocab_size", contextLength = "n_positions", layers = "n_layer", heads = "n_head"
+        case embeddingSize = "n_embd", layerNormEpsilon = "layer_norm_epsilon", dropout = "resid_pdrop"
+        case modelType = "model_type", architectures, contextAlias = "n_ctx", activation = "activation_function"
+        case inner = "n_inner", embeddingDropout = "embd_pdrop", attentionDropout = "attn_pdrop"
+        case tie = "tie_word_embeddings", scaleAttention = "scale_attn_weights", initializerRange = "initializer_range"
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        if let type = try c.decodeIfPresent(String.self, forKey: .modelType), type != "gpt2" {
+            throw ModelError("config.json: model_type is \"\(type)\", expected \"gpt2\"")
+        }
+        if let activation = try c.decodeIfPresent(String.self, forKey: .activation), activation != "gelu_new" {
+            throw ModelError("config.json: activation_function is \"\(activation)\", expected \"gelu_new\" (GELU, tanh approximation)")
+        }
+        if let inner = try c.decodeIfPresent(Int.self, forKey: .inner) {
+            let c4 = 4 * (try c.decode(Int.self, forKey: .embeddingSize))
+            if inner != c4 { throw ModelError("config.json: n_inner is \(inner), this lab supports only 4·n_embd = \(c4)") }
+        }
+        vocabularySize = try c.decode(Int.self, forKey: .vocabularySize)
+        contextLength = try c.decode(Int.self, forKey: .contextLength)
+        layers = try c.decode(Int.self, forKey: .layers)
+        heads = try c.decode(Int.self, forKey: .heads)
+        embeddingSize = try c.decode(Int.self, forKey: .embeddingSize)
+        layerNormEpsilon = try c.decodeIfPresent(Float.self, forKey: .layerNormEpsilon) ?? 1e-5
+        dropout = try c.decodeIfPresent(Float.self, forKey: .dropout) ?? 0
+        try validate()
+    }
+
+    /// Writes every key a Hugging Face GPT2LMHeadModel needs.
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode("gpt2", forKey: .modelType)
+        try c.encode(["GPT2LMHeadModel"], forKey: .architectures)
+        try c.encode(vocabularySize, forKey: .vocabularySize)
+        try c.encode(contextLength, forKey: .contextLength)
+        try c.encode(contextLength, forKey: .contextAlias)
+        try c.encode(layers, forKey: .layers)
+        try c.encode(heads, forKey: .heads)
+        try c.encode(embeddingSize, forKey: .embeddingSize)
+        try c.encodeNil(forKey: .inner)
+        try c.encode("gelu_new", forKey: .activation)
+        try c.encode(layerNormEpsilon, forKey: .layerNormEpsilon)
+        try c.encode(dropout, forKey: .dropout)
+        try c.encode(dropout, forKey: .embeddingDropout)
+        try c.encode(dropout, forKey: .attentionDropout)
+        try c.encode(true, forKey: .tie)
+        try c.encode(true, forKey: .scaleAttention)
+        try c.encode(0.02, forKey: .initializerRange)
+    }
+
+    /// Parameters of a model of this shape (the head is tied to wte and not counted twice).
+    public var parameterCount: Int {
+        let c = embeddingSize
+        let perBlock = 2 * 2 * c + (c * 3 * c + 3 * c) + (c * c + c) + (c * 4 * c + 4 * c) + (4 * c * c + c)
+        return vocabularySize * c + contextLength * c + layers * perBlock + 2 * c
+    }
+}
+
+/// A model-level error (config, shapes of inputs) with a message that names what is wrong.
+public struct ModelError: Error, CustomStringConvertible {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// Causal self-attention: fused qkv projection, attention, output projection.
+public final class CausalSelfAttention: Module {
+    @Key("c_attn") public var qkv: Linear        // (C, 3C)
+    @Key("c_proj") public var projection: Linear // (C, C)
+    public let heads: Int
+
+    init(config: GPTConfig, rng: inout RNG) throws {
+        let c = config.embeddingSize
+        heads = config.heads
+        _qkv.wrappedValue = try Linear(inFeatures: c, outFeatures: 3 * c, rng: &rng)
+        // GPT-2: residual projections scaled by 1/√(2·n_layer).
+        _projection.wrappedValue = try Linear(inFeatures: c, outFeatures: c,
+                                              std: 0.02 / Float(2 * config.layers).squareRoot(), rng: &rng)
+    }
+
+    /// (B, T, C) → (B, T, C)
+    func callAsFunction(_ x: Tensor) throws -> Tensor {
+        try projection(qkv(x).causalSelfAttention(heads: heads))
+    }
+}
+
+/// The position-wise MLP: C → 4C → GELU → C.
+public final class MLP: Module {
+    @Key("c_fc") public var expand: Linear       // (C, 4C)
+    @Key("c_proj") public var projection: Linear // (4C, C)
+
+    init(config: GPTConfig, rng: inout RNG) throws {
+        let c = config.embeddingSize
+        _expand.wrappedValue = try Linear(inFeatures: c, outFeatures: 4 * c, rng: &rng)
+        _projection.wrappedValue = try Linear(inFeatures: 4 * c, outFeatures: c,
+                                              std: 0.02 / Float(2 * config.layers).squareRoot(), rng: &rng)
+    }
+
+    /// (B, T, C) → (B, T, C)
+    func callAsFunction(_ x: Tensor) throws -> Tensor { try projection(expand(x).gelu()) }
+}
+
+/// One pre-LN transformer block: x + attn(ln_1(x)), then x + mlp(ln_2(x)).
+public final class Block: Module {
+    @Key("ln_1") public var attentionNorm: LayerNorm
+    public var attn: CausalSelfAttention
+    @Key("ln_2") public var mlpNorm: LayerNorm
+    public var mlp: MLP
+
+    init(config: GPTConfig, rng: inout RNG) throws {
+        _attentionNorm.wrappedValue = try LayerNorm(dimensions: config.embeddingSize, epsilon: config.layerNormEpsilon)
+        attn = try CausalSelfAttention(config: config, rng: &rng)
+        _mlpNorm.wrappedValue = try LayerNorm(dimensions: config.embeddingSize, epsilon: config.layerNormEpsilon)
+        mlp = try MLP(config: config, rng: &rng)
+    }
+}
+
+/// The trunk: token and position embeddings, the blocks, the final layer norm.
+public final class Transformer: Module {
+    public var wte: Embedding      // (V, C), also the output head
+    public var wpe: Embedding      // (T_max, C)
+    public var h: [Block]
+    @Key("ln_f") public var finalNorm: LayerNorm
+
+    init(config: GPTConfig, rng: inout RNG) throws {
+        wte = try Embedding(count: config.vocabularySize, dimensions: config.embeddingSize, rng: &rng)
+        wpe = try Embedding(count: config.contextLength, dimensions: config.embeddingSize, rng: &rng)
+        h = try (0..<config.layers).map { _ in try Block(config: config, rng: &rng) }
+        _finalNorm.wrappedValue = try LayerNorm(dimensions: config.embeddingSize, epsilon: config.layerNormEpsilon)
+    }
+}
+
+/// GPT-2 with the language-model head tied to the token embedding.
+public final class GPT: Module {
+    public let config: GPTConfig
+    public var transformer: Transformer
+    /// Dropout masks are drawn from here in training mode (when config.dropout > 0).
+    public var dropoutRNG: RNG
+
+    /// A freshly initialised model (GPT-2 init: N(0, 0.02), residual projections N(0, 0.02/√(2L)),
+    /// zero biases, unit LayerNorm weights), fixed by `seed`.
+    public init(config: GPTConfig, seed: UInt64) throws {
+        try config.validate()
+        self.config = config
+        var rng = RNG(seed: seed)
+        transformer = try Transformer(config: config, rng: &rng)
+        dropoutRNG = RNG(seed: seed ^ 0x5EED_D80F)
+    }
+
+    /// Logits for every position: ids (B, T) → (B, T, V).
+    public func callAsFunction(_ ids: IndexTensor) throws -> Tensor {
+        guard ids.shape.count == 2, ids.shape[1] >= 1 else {
+            throw ModelError("GPT: expected token ids of shape (B, T), got \(ids.shape)")
+        }
+        let t = ids.shape[1]
+        guard t <= config.contextLength else {
+            throw ModelError("GPT: sequence length \(t) exceeds the model's context of \(config.contextLength)")
+        }
+        let positions = try transformer.wpe.weight.sliced(axis: 0, 0..<t)          // (T, C)
+        var x = try transformer.wte(ids) + positions                              // (B, T, C)
+        x = try dropout(x)
+        for block in transformer.h {
+            x = try x + dropout(block.attn(block.attentionNorm(x)))               // (B, T, C)
+            x = try x + dropout(block.mlp(block.mlpNorm(x)))                      // (B, T, C)
+        }
+        x = try transformer.finalNorm(x)
+        return try x.matmul(transformer.wte.weight, transposeB: true)             // (B, T, V)
+    }
+
+    /// Mean next-token cross-entropy of ids (B, T) against targets (B, T).
+    public func loss(_ ids: IndexTensor, targets: IndexTensor) throws -> Tensor {
+        try self(ids).crossEntropy(targets: targets)
+    }
+
+    private func dropout(_ x: Tensor) throws -> Tensor {
+        guard isTraining, config.dropout > 0 else { return x }
+        return try x.dropout(config.dropout, rng: &dropoutRNG)
+    }
+}
