@@ -20,3 +20,15 @@ public func medianSecondsPerCall(runs: Int = 5, minimumSeconds: Double = 0.1, _ 
     }
     return samples.sorted()[samples.count / 2]
 }
+
+/// Seconds per call of two bodies, sampled alternately (A, B, A, B, …) so that load from
+/// other processes falls on both alike; the median of each is returned.
+public func pairedMedianSecondsPerCall(runs: Int = 5, minimumSeconds: Double = 0.1,
+                                       _ a: () throws -> Void, _ b: () throws -> Void) rethrows -> (Double, Double) {
+    var samplesA: [Double] = [], samplesB: [Double] = []
+    for _ in 0..<max(1, runs) {
+        samplesA.append(try medianSecondsPerCall(runs: 1, minimumSeconds: minimumSeconds, a))
+        samplesB.append(try medianSecondsPerCall(runs: 1, minimumSeconds: minimumSeconds, b))
+    }
+    return (samplesA.sorted()[samplesA.count / 2], samplesB.sorted()[samplesB.count / 2])
+}
