@@ -27,14 +27,14 @@ let package = Package(
         .target(name: "NN", dependencies: ["Autodiff"]),
         .target(name: "Tokenizers"),
         .target(name: "Models", dependencies: ["NN"]),
-        // Store gains NN and Tokenizers when checkpoints and the logit file arrive (issues 3–4).
-        .target(name: "Store", dependencies: ["CHDF5"]),
+        .target(name: "Store", dependencies: ["CHDF5", "NN", "Tokenizers"]),
+        .target(name: "Distill", dependencies: ["Models", "Store"]),
         // Evaluate gains Models, Store and Compress with the comparison runner (issue 7).
         .target(name: "Evaluate", dependencies: ["NN"]),
 
         // The command-line tool: parse, call a library, print.
         .executableTarget(name: "alambique", dependencies: [
-            "Autodiff", "NN", "Store", "Evaluate",
+            "Autodiff", "NN", "Models", "Store", "Distill", "Evaluate", "Tokenizers",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -43,7 +43,8 @@ let package = Package(
         .testTarget(name: "NNTests", dependencies: ["NN"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models"]),
-        .testTarget(name: "StoreTests", dependencies: ["Store"]),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "Models"]),
+        .testTarget(name: "DistillTests", dependencies: ["Distill"]),
         .testTarget(name: "EvaluateTests", dependencies: ["Evaluate"]),
     ]
 )

@@ -1,0 +1,179 @@
+// The training loop, flat (nanoGPT's train.py): evaluate, set the LR from a pure function,
+// sample a batch, forward, backward, clip, step. Teacher training uses it as is; distillation
+// swaps the loss (issue 5).
+
+import Foundation
+import Models
+import Store
+
+/// The recipe of DESIGN.md §5 as defaults; every field can be overridden (flags or YAML).
+public struct TrainingRecipe: Codable, Equatable, Sendable {
+    public var steps = 1500
+    public var evalEvery = 250
+    /// Save a resumable checkpoint every this many steps (and always at the end); 0 = only at the end.
+    public var checkpointEvery = 250
+    public var batchSize = 16
+    public var learningRate: Float = 1e-3
+    public var minimumLearningRate: Float = 1e-4
+    public var warmupSteps = 100
+    public var weightDecay: Float = 0.1
+    public var beta1: Float = 0.9
+    public var beta2: Float = 0.99
+    public var epsilon: Float = 1e-8
+    public var gradientClip: Float = 1.0
+    public var seed: UInt64 = 1
+    /// Validation batches of `batchSize` consecutive windows (50 × 16 × 128 = 102,400 tokens).
+    public var validationBatches = 50
+
+    public init() {}
+
+    enum CodingKeys: String, CodingKey {
+        case steps, evalEvery = "eval_every", checkpointEvery = "checkpoint_every", batchSize = "batch_size"
+        case learningRate = "learning_rate", minimumLearningRate = "min_learning_rate", warmupSteps = "warmup_steps"
+        case weightDecay = "weight_decay", beta1, beta2, epsilon, gradientClip = "grad_clip", seed
+        case validationBatches = "validation_batches"
+    }
+
+    /// Checks every field, naming the one that is out of range.
+    public func validate() throws {
+        func check(_ ok: Bool, _ message: String) throws { if !ok { throw ModelError("recipe: \(message)") } }
+        try check(steps >= 1, "steps must be at least 1, got \(steps)")
+        try check(evalEvery >= 1, "eval_every must be at least 1, got \(evalEvery)")
+        try check(checkpointEvery >= 0, "checkpoint_every must be 0 (end only) or positive, got \(checkpointEvery)")
+        try check(batchSize >= 1, "batch_size must be at least 1, got \(batchSize)")
+        try check(learningRate > 0 && minimumLearningRate >= 0 && minimumLearningRate <= learningRate,
+                  "need 0 ≤ min_learning_rate ≤ learning_rate and learning_rate > 0, got \(minimumLearningRate), \(learningRate)")
+        try check(warmupSteps >= 0, "warmup_steps must be ≥ 0, got \(warmupSteps)")
+        try check(beta1 >= 0 && beta1 < 1 && beta2 >= 0 && beta2 < 1, "betas must be in [0, 1), got \(beta1), \(beta2)")
+        try check(gradientClip > 0, "grad_clip must be positive, got \(gradientClip)")
+        try check(validationBatches >= 1, "validation_batches must be at least 1, got \(validationBatches)")
+    }
+
+    /// The learning rate at `step` (linear warmup, cosine to the minimum at `steps`).
+    public func learningRate(at step: Int) -> Float {
+        warmupCosineLearningRate(step: step, warmupSteps: warmupSteps, totalSteps: steps,
+                                 maximum: learningRate, minimum: minimumLearningRate)
+    }
+}
+
+/// One line of metrics.jsonl (DESIGN.md §6).
+public struct MetricsRecord: Codable, Equatable, Sendable {
+    public var step: Int
+    public var lr: Float
+    public var train_loss: Float?
+    public var tokens_per_s: Double?
+    public var elapsed_s: Double
+    public var val_loss: Float?
+}
+
+/// Trains a GPT on next-token prediction. Holds everything a resumed run must restore:
+/// the model, the optimizer moments, the data-order RNG and the step.
+public final class Trainer {
+    public let model: GPT
+    public let recipe: TrainingRecipe
+    public let optimizer: AdamW
+    public let train: TokenWindows
+    public let validation: [TokenBatch]
+    /// Draws the training windows; saved with a checkpoint so a resumed run sees the same data.
+    public var dataRNG: RNG
+    /// The next step to run (0 at the start; `recipe.steps` when done).
+    public var step = 0
+    /// Wall time spent in earlier sessions of this run (resumed runs continue the clock).
+    public var elapsedBefore: Double = 0
+
+    public init(model: GPT, recipe: TrainingRecipe, train: TokenWindows, validation: TokenWindows) throws {
+        try recipe.validate()
+        guard train.context == model.config.contextLength, validation.context == model.config.contextLength else {
+            throw ModelError("trainer: windows of \(train.context) tokens do not match the model's context \(model.config.contextLength)")
+        }
+        self.model = model
+        self.recipe = recipe
+        self.train = train
+        self.validation = try validation.validationBatches(batchSize: recipe.batchSize, maximumBatches: recipe.validationBatches)
+        optimizer = try AdamW(groups: model.parameterGroups(weightDecay: recipe.weightDecay), learningRate: recipe.learningRate,
+                              beta1: recipe.beta1, beta2: recipe.beta2, epsilon: recipe.epsilon)
+        dataRNG = RNG(seed: recipe.seed &+ 0xDA7A)
+    }
+
+    /// Mean cross-entropy over the fixed validation windows (no gradient, dropout off).
+    public func evaluate() throws -> Float {
+        model.eval()
+        defer { model.train() }
+        var total: Double = 0
+        for batch in validation {
+            total += Double(try noGrad { try model.loss(batch.inputs, targets: batch.targets).item() })
+        }
+        return Float(total / Double(validation.count))
+    }
+
+    /// One optimizer step at the current step's learning rate; returns the batch loss.
+    public func trainStep() throws -> Float {
+        let lr = recipe.learningRate(at: step)
+        optimizer.learningRate = lr
+        let batch = try train.randomBatch(batchSize: recipe.batchSize, rng: &dataRNG)
+        let loss = try model.loss(batch.inputs, targets: batch.targets)
+        let value = try loss.item()
+        guard value.isFinite else {
+            throw ModelError("training diverged: loss is \(value) at step \(step)")
+        }
+        model.zeroGrad()
+        try loss.backward()
+        clipGradientNorm(model.parameters(), maxNorm: recipe.gradientClip)
+        optimizer.step()
+        step += 1
+        return value
+    }
+
+    /// Runs from `step` to `recipe.steps`: evaluates at 0, every `evalEvery` and at the end;
+    /// calls `record` for each metrics line, `checkpoint` every `checkpointEvery` steps and at
+    /// the end, and `progress` with a status line about once a second.
+    public func run(record: (MetricsRecord) throws -> Void, checkpoint: (Trainer) throws -> Void,
+                    progress: (String) -> Void) throws {
+        let start = Date()
+        var lastReport = Date.distantPast
+        var windowStart = Date(), windowTokens = 0
+        let tokensPerStep = recipe.batchSize * model.config.contextLength
+        while true {
+            let elapsed = elapsedBefore + Date().timeIntervalSince(start)
+            if step % recipe.evalEvery == 0 || step == recipe.steps {
+                let validationLoss = try evaluate()
+                try record(MetricsRecord(step: step, lr: recipe.learningRate(at: min(step, recipe.steps - 1)),
+                                         train_loss: nil, tokens_per_s: nil, elapsed_s: elapsed, val_loss: validationLoss))
+                progress(String(format: "step %d/%d  val_loss %.4f", step, recipe.steps, validationLoss))
+            }
+            if step == recipe.steps { break }
+            let lr = recipe.learningRate(at: step)
+            let stepStart = Date()
+            let loss = try trainStep()
+            let stepSeconds = Date().timeIntervalSince(stepStart)
+            windowTokens += tokensPerStep
+            let now = Date()
+            try record(MetricsRecord(step: step - 1, lr: lr, train_loss: loss,
+                                     tokens_per_s: Double(tokensPerStep) / stepSeconds,
+                                     elapsed_s: elapsedBefore + now.timeIntervalSince(start), val_loss: nil))
+            if now.timeIntervalSince(lastReport) >= 1 || step == recipe.steps {
+                let rate = Double(windowTokens) / now.timeIntervalSince(windowStart)
+                let remaining = Double((recipe.steps - step) * tokensPerStep) / rate
+                progress(String(format: "step %d/%d  loss %.4f  lr %.2e  %.0f tok/s  ETA %@", step, recipe.steps, loss, lr,
+                                rate, formatDuration(remaining)))
+                lastReport = now
+                windowStart = now
+                windowTokens = 0
+            }
+            if (recipe.checkpointEvery > 0 && step % recipe.checkpointEvery == 0) || step == recipe.steps {
+                elapsedBefore += Date().timeIntervalSince(start)
+                try checkpoint(self)
+                elapsedBefore -= Date().timeIntervalSince(start)
+            }
+        }
+    }
+}
+
+/// "1h02m", "3m05s", "12s".
+public func formatDuration(_ seconds: Double) -> String {
+    guard seconds.isFinite, seconds >= 0 else { return "?" }
+    let s = Int(seconds.rounded())
+    if s >= 3600 { return String(format: "%dh%02dm", s / 3600, (s % 3600) / 60) }
+    if s >= 60 { return String(format: "%dm%02ds", s / 60, s % 60) }
+    return "\(s)s"
+}

@@ -1,0 +1,71 @@
+// Training and validation batches from a token stream (DESIGN.md §5): training windows at
+// uniformly random offsets, validation windows fixed and consecutive, targets shifted by one.
+
+import NN
+
+/// One batch: inputs (B, T) and next-token targets (B, T).
+public struct TokenBatch: Sendable {
+    public let inputs: IndexTensor
+    public let targets: IndexTensor
+}
+
+/// A token stream cut into windows of `context` + 1 tokens.
+public struct TokenWindows: Sendable {
+    public let tokens: [Int32]
+    public let context: Int
+
+    public init(tokens: [Int32], context: Int, name: String) throws {
+        guard context >= 1, tokens.count > context + 1 else {
+            throw DataError("\(name): \(tokens.count) tokens cannot hold one window of context \(context) plus its target")
+        }
+        self.tokens = tokens
+        self.context = context
+    }
+
+    /// `batchSize` windows at offsets drawn uniformly from 0..<(count − context − 1) with `rng`
+    /// (the PyTorch reference's `torch.randint(len(d) − T − 1, (B,))`).
+    public func randomBatch(batchSize: Int, rng: inout RNG) throws -> TokenBatch {
+        let offsets = (0..<batchSize).map { _ in rng.nextInt(below: tokens.count - context - 1) }
+        return try batch(at: offsets)
+    }
+
+    /// The fixed validation windows: consecutive, starting at 0, 128, 256, … (window i covers
+    /// tokens i·T … i·T + T), grouped `batchSize` to a batch, at most `maximumBatches` batches.
+    /// With T = 128, B = 16 and 50 batches: the first 102,400 tokens in 800 windows.
+    public func validationBatches(batchSize: Int, maximumBatches: Int) throws -> [TokenBatch] {
+        let stride = batchSize * context
+        var batches: [TokenBatch] = []
+        var start = 0
+        while start < tokens.count - context - 1 && batches.count < maximumBatches {
+            let offsets = (0..<batchSize).map { start + $0 * context }
+            guard offsets.last! + context + 1 <= tokens.count else { break }
+            batches.append(try batch(at: offsets))
+            start += stride
+        }
+        guard !batches.isEmpty else {
+            throw DataError("validation: \(tokens.count) tokens cannot hold one batch of \(batchSize) windows of \(context)")
+        }
+        return batches
+    }
+
+    func batch(at offsets: [Int]) throws -> TokenBatch {
+        var inputs: [Int32] = [], targets: [Int32] = []
+        inputs.reserveCapacity(offsets.count * context)
+        targets.reserveCapacity(offsets.count * context)
+        tokens.withUnsafeBufferPointer { all in
+            for offset in offsets {
+                inputs.append(contentsOf: all[offset..<(offset + context)])
+                targets.append(contentsOf: all[(offset + 1)..<(offset + context + 1)])
+            }
+        }
+        return TokenBatch(inputs: try IndexTensor(shape: [offsets.count, context], values: inputs),
+                          targets: try IndexTensor(shape: [offsets.count, context], values: targets))
+    }
+}
+
+/// A data error naming the data set and what does not fit.
+public struct DataError: Error, CustomStringConvertible {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}

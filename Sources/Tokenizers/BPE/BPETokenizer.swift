@@ -1,0 +1,266 @@
+// GPT-2-style byte-level BPE: text → (added tokens) → GPT-2 pre-tokens → UTF-8 bytes →
+// merges applied lowest rank first → ids. Matches Hugging Face `tokenizers` exactly.
+
+/// Settings of a byte-level BPE tokenizer that Hugging Face files can vary.
+public struct BPEOptions: Sendable, Equatable {
+    /// Prepend a space to text that does not start with one (ByteLevel `add_prefix_space`).
+    public var addPrefixSpace = false
+    /// Split with GPT-2's pattern before merging (ByteLevel `use_regex`); else one piece per text.
+    public var useRegex = true
+    /// Emit a whole pre-token as one id when it is in the vocabulary (model `ignore_merges`).
+    public var ignoreMerges = false
+    /// Model `unk_token`; never produced, since all 256 bytes are in the vocabulary.
+    public var unknownToken: String? = nil
+    /// The file's post-processor, kept verbatim: null or ByteLevel (which only trims offsets).
+    public var postProcessor: JSONValue = .null
+
+    public init() {}
+}
+
+/// One merge rule: `left` + `right` → `result` (ids), applied in list order (rank).
+public struct BPEMerge: Sendable, Equatable {
+    public var left: Int32
+    public var right: Int32
+    public var result: Int32
+}
+
+/// A byte-level BPE tokenizer (GPT-2 layout). Build one with `BPETokenizer.train(text:vocabularySize:)`,
+/// `loadTokenizer(from:)`, or from a vocabulary and merges.
+public struct BPETokenizer: Tokenizer {
+    public var kind: TokenizerKind { .bytePairEncoding }
+    /// Model vocabulary (GPT-2 byte stand-in strings) in id order; added tokens outside it are separate.
+    public let vocabulary: [(token: String, id: Int32)]
+    /// Merge rules in rank order.
+    public let merges: [BPEMerge]
+    /// Tokens matched in raw text before pre-tokenization (leftmost, then longest, first).
+    public let addedTokens: [AddedToken]
+    public let options: BPEOptions
+    public let vocabularySize: Int
+
+    /// `(left << 32 | right)` → `(rank << 32 | result)`.
+    private let mergeTable: [UInt64: UInt64]
+    private let idForByte: [Int32]
+    private let bytesForID: [[UInt8]]
+    private let idForToken: [String: Int32]
+
+    /// Builds and validates a tokenizer. `vocabulary` maps stand-in strings to ids; merges are
+    /// pairs of vocabulary strings whose concatenation is also in it. `source` names the
+    /// origin in error messages (a file name when loading).
+    public init(vocabulary: [String: Int32], merges mergePairs: [(String, String)],
+                addedTokens: [AddedToken] = [], options: BPEOptions = BPEOptions(),
+                source: String = "BPE vocabulary") throws {
+        func invalid(_ field: String, _ found: String, _ expected: String) -> TokenizerError {
+            .invalidFile(file: source, field: field, found: found, expected: expected)
+        }
+        let ordered = vocabulary.map { (token: $0.key, id: $0.value) }.sorted { $0.id < $1.id }
+        var tokenForID: [Int32: String] = [:]
+        for entry in ordered {
+            guard entry.id >= 0 else { throw invalid("model.vocab[\"\(entry.token)\"]", "id \(entry.id)", "an id ≥ 0") }
+            if let other = tokenForID.updateValue(entry.token, forKey: entry.id) {
+                throw invalid("model.vocab", "id \(entry.id) used by both \"\(other)\" and \"\(entry.token)\"", "one token per id")
+            }
+        }
+        for (index, added) in addedTokens.enumerated() {
+            if let existing = tokenForID[added.id], existing != added.content {
+                throw invalid("added_tokens[\(index)]", "id \(added.id) with content \"\(added.content)\" while model.vocab has \"\(existing)\" there",
+                              "an added token to match its vocabulary entry")
+            }
+            guard added.id >= 0, !added.content.isEmpty else {
+                throw invalid("added_tokens[\(index)]", "id \(added.id), content \"\(added.content)\"", "an id ≥ 0 and non-empty content")
+            }
+            tokenForID[added.id] = added.content
+        }
+        let size = tokenForID.count
+        if let gap = (0..<Int32(size)).first(where: { tokenForID[$0] == nil }) {
+            throw invalid("model.vocab", "no token with id \(gap) among \(size) tokens", "ids 0..<\(size) with no gaps")
+        }
+        var idForByte = [Int32](repeating: -1, count: 256)
+        for byte in 0..<256 {
+            let standIn = String(ByteLevelMapping.characterForByte[byte])
+            guard let id = vocabulary[standIn] else {
+                throw invalid("model.vocab", "no entry for byte \(byte) (\"\(standIn)\")", "all 256 GPT-2 byte characters (byte-level BPE)")
+            }
+            idForByte[byte] = id
+        }
+        if let unknown = options.unknownToken, vocabulary[unknown] == nil {
+            throw invalid("model.unk_token", "\"\(unknown)\", which is not in model.vocab", "null or a vocabulary token")
+        }
+        var mergeTable: [UInt64: UInt64] = [:]
+        var merges: [BPEMerge] = []
+        merges.reserveCapacity(mergePairs.count)
+        for (rank, (left, right)) in mergePairs.enumerated() {
+            guard let leftID = vocabulary[left], let rightID = vocabulary[right] else {
+                throw invalid("model.merges[\(rank)]", "\"\(left) \(right)\" with \"\(vocabulary[left] == nil ? left : right)\" not in model.vocab",
+                              "both parts to be vocabulary tokens")
+            }
+            guard let resultID = vocabulary[left + right] else {
+                throw invalid("model.merges[\(rank)]", "\"\(left) \(right)\" whose result \"\(left + right)\" is not in model.vocab",
+                              "the merged token to be in the vocabulary")
+            }
+            merges.append(BPEMerge(left: leftID, right: rightID, result: resultID))
+            // A repeated pair takes its last rank, as Hugging Face's map building does.
+            mergeTable[BPETokenizer.pairKey(leftID, rightID)] = UInt64(rank) << 32 | UInt64(UInt32(resultID))
+        }
+        self.vocabulary = ordered
+        self.merges = merges
+        self.addedTokens = addedTokens
+        self.options = options
+        self.vocabularySize = size
+        self.mergeTable = mergeTable
+        self.idForByte = idForByte
+        self.bytesForID = (0..<Int32(size)).map { ByteLevelMapping.bytes(forToken: tokenForID[$0]!) }
+        self.idForToken = vocabulary
+    }
+
+    static func pairKey(_ left: Int32, _ right: Int32) -> UInt64 {
+        UInt64(UInt32(bitPattern: left)) << 32 | UInt64(UInt32(bitPattern: right))
+    }
+
+    /// The token string (GPT-2 stand-in form, or an added token's content) of `id`.
+    public func token(for id: Int32) -> String? {
+        guard id >= 0, Int(id) < vocabularySize else { return nil }
+        if let added = addedTokens.first(where: { $0.id == id }) { return added.content }
+        return ByteLevelMapping.tokenString(for: bytesForID[Int(id)])
+    }
+
+    public func encode(_ text: String) throws -> [Int32] {
+        let bytes = Array(text.utf8)
+        var ids: [Int32] = []
+        ids.reserveCapacity(bytes.count / 3)
+        var encoder = WordEncoder(tokenizer: self)
+        var segmentStart = 0
+        for (range, addedID) in addedTokenMatches(in: bytes) {
+            encodeSegment(bytes[segmentStart..<range.lowerBound], encoder: &encoder, into: &ids)
+            ids.append(addedID)
+            segmentStart = range.upperBound
+        }
+        encodeSegment(bytes[segmentStart...], encoder: &encoder, into: &ids)
+        return ids
+    }
+
+    public func decode(_ ids: [Int32]) throws -> String {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(ids.count * 4)
+        for (position, id) in ids.enumerated() {
+            guard id >= 0, Int(id) < vocabularySize else {
+                throw TokenizerError.unknownTokenID(id, position: position, vocabularySize: vocabularySize)
+            }
+            bytes.append(contentsOf: bytesForID[Int(id)])
+        }
+        // Invalid UTF-8 (ids cut inside a character) becomes U+FFFD, like HF's ByteLevel decoder.
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// The standard Hugging Face GPT-2 layout (ByteLevel pre-tokenizer and decoder, BPE model).
+    public func tokenizerJSON() -> JSONValue {
+        let mergePairs = merges.map { (tokenString(vocabularyID: $0.left), tokenString(vocabularyID: $0.right)) }
+        return HuggingFaceLayout.document(
+            vocabulary: vocabulary, merges: mergePairs, addedTokens: addedTokens,
+            preTokenizer: HuggingFaceLayout.byteLevel(addPrefixSpace: options.addPrefixSpace, useRegex: options.useRegex),
+            postProcessor: options.postProcessor, decoder: HuggingFaceLayout.byteLevel(addPrefixSpace: true),
+            unknownToken: options.unknownToken, ignoreMerges: options.ignoreMerges)
+    }
+
+    private func tokenString(vocabularyID id: Int32) -> String {
+        // Vocabulary ids are the ones merges refer to; sorted, so binary search would do, but
+        // merges are written once per save and the vocabulary is small.
+        vocabulary[vocabulary.partitioningIndex { $0.id >= id }].token
+    }
+
+    /// Leftmost-longest occurrences of added tokens in `bytes` (Hugging Face's rule).
+    private func addedTokenMatches(in bytes: [UInt8]) -> [(Range<Int>, Int32)] {
+        guard !addedTokens.isEmpty else { return [] }
+        let patterns = addedTokens.map { (Array($0.content.utf8), $0.id) }
+        var matches: [(Range<Int>, Int32)] = []
+        var position = 0
+        while position < bytes.count {
+            var best: (length: Int, id: Int32)? = nil
+            for (pattern, id) in patterns where pattern.count > (best?.length ?? 0) && position + pattern.count <= bytes.count {
+                if bytes[position..<position + pattern.count].elementsEqual(pattern) { best = (pattern.count, id) }
+            }
+            if let best {
+                matches.append((position..<position + best.length, best.id))
+                position += best.length
+            } else {
+                position += 1
+            }
+        }
+        return matches
+    }
+
+    /// Pre-tokenizes one stretch of text between added tokens and encodes each piece.
+    private func encodeSegment(_ segment: ArraySlice<UInt8>, encoder: inout WordEncoder, into ids: inout [Int32]) {
+        guard !segment.isEmpty else { return }
+        var bytes = Array(segment)
+        if options.addPrefixSpace, bytes.first != 0x20 { bytes.insert(0x20, at: 0) }
+        let pieces = options.useRegex ? GPT2PreTokenizer.pieceRanges(bytes) : [0..<bytes.count]
+        for piece in pieces { encoder.encode(bytes[piece], into: &ids) }
+    }
+
+    /// Applies merges to one pre-token, with a per-call cache (pre-tokens repeat a lot:
+    /// Shakespeare's 1.1M pre-tokens are ~40k distinct ones).
+    struct WordEncoder {
+        let tokenizer: BPETokenizer
+        var cache: [ArraySlice<UInt8>: [Int32]] = [:]
+        var symbols: [Int32] = [], next: [Int32] = [], previous: [Int32] = []
+        var queue = BinaryHeap<UInt64>()
+
+        init(tokenizer: BPETokenizer) { self.tokenizer = tokenizer }
+
+        mutating func encode(_ word: ArraySlice<UInt8>, into ids: inout [Int32]) {
+            if let cached = cache[word] { ids.append(contentsOf: cached); return }
+            let start = ids.count
+            merge(word, into: &ids)
+            cache[word] = Array(ids[start...])
+        }
+
+        /// Hugging Face's `Word::merge_all`: a queue of (rank, position) pairs; pop the lowest
+        /// rank (leftmost on ties), skip entries made stale by earlier merges, merge, and queue
+        /// the two pairs the new symbol forms with its neighbours.
+        private mutating func merge(_ word: ArraySlice<UInt8>, into ids: inout [Int32]) {
+            if tokenizer.options.ignoreMerges, let id = tokenizer.idForToken[ByteLevelMapping.tokenString(for: word)] {
+                ids.append(id)
+                return
+            }
+            symbols = word.map { tokenizer.idForByte[Int($0)] }
+            let count = symbols.count
+            guard count > 1 else { ids.append(contentsOf: symbols); return }
+            next = (0..<Int32(count)).map { $0 + 1 < count ? $0 + 1 : -1 }
+            previous = (0..<Int32(count)).map { $0 - 1 }
+            queue.removeAll()
+            for position in 0..<count - 1 { enqueuePair(at: Int32(position), Int32(position + 1)) }
+            while let entry = queue.pop() {
+                let position = Int(entry & 0xFFFF_FFFF), rank = entry >> 32
+                guard symbols[position] >= 0, next[position] >= 0 else { continue }
+                let right = Int(next[position])
+                guard let rule = tokenizer.mergeTable[BPETokenizer.pairKey(symbols[position], symbols[right])],
+                      rule >> 32 == rank else { continue }
+                symbols[position] = Int32(truncatingIfNeeded: rule & 0xFFFF_FFFF)
+                symbols[right] = -1
+                next[position] = next[right]
+                if next[right] >= 0 { previous[Int(next[right])] = Int32(position) }
+                if previous[position] >= 0 { enqueuePair(at: previous[position], Int32(position)) }
+                if next[position] >= 0 { enqueuePair(at: Int32(position), next[position]) }
+            }
+            for symbol in symbols where symbol >= 0 { ids.append(symbol) }
+        }
+
+        private mutating func enqueuePair(at left: Int32, _ right: Int32) {
+            guard let rule = tokenizer.mergeTable[BPETokenizer.pairKey(symbols[Int(left)], symbols[Int(right)])] else { return }
+            queue.push(rule & 0xFFFF_FFFF_0000_0000 | UInt64(UInt32(left)))
+        }
+    }
+}
+
+extension RandomAccessCollection {
+    /// Index of the first element satisfying `predicate`, which must be false then true along the collection.
+    func partitioningIndex(where predicate: (Element) -> Bool) -> Index {
+        var low = startIndex, count = self.count
+        while count > 0 {
+            let half = count / 2
+            let middle = index(low, offsetBy: half)
+            if predicate(self[middle]) { count = half } else { low = index(after: middle); count -= half + 1 }
+        }
+        return low
+    }
+}

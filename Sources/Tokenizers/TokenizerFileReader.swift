@@ -1,0 +1,171 @@
+// Reads tokenizer.json strictly: unknown keys, wrong types and features we do not implement
+// (normalizers, truncation, dropout, other models) are errors naming the field, never
+// silently ignored — a tokenizer that encoded differently from Hugging Face would corrupt
+// every id downstream. Which tokenizer a file holds follows from its layout (see
+// HuggingFaceLayout.swift): no pre-tokenizer + Fuse decoder → char; ByteLevel with the
+// 256 bytes as ids 0–255 and no merges → byte; any other ByteLevel BPE → bpe.
+
+struct TokenizerFileReader {
+    let fileName: String
+
+    private func invalid(_ field: String, _ value: JSONValue?, _ expected: String) -> TokenizerError {
+        .invalidFile(file: fileName, field: field, found: value?.typeDescription ?? "no such key", expected: expected)
+    }
+
+    /// The object's pairs, rejecting keys outside `allowed`.
+    private func object(_ value: JSONValue?, _ field: String, allowed: [String]) throws -> JSONValue {
+        guard let value, case let .object(pairs) = value else { throw invalid(field, value, "an object") }
+        if let unknown = pairs.first(where: { !allowed.contains($0.0) }) {
+            throw invalid(field.isEmpty ? unknown.0 : field + "." + unknown.0, unknown.1,
+                          "no such key (known keys: \(allowed.joined(separator: ", ")))")
+        }
+        return value
+    }
+
+    private func optionalBool(_ value: JSONValue?, _ field: String, default fallback: Bool) throws -> Bool {
+        switch value {
+        case nil, .null?: return fallback
+        case let .bool(flag)?: return flag
+        default: throw invalid(field, value, "true or false")
+        }
+    }
+
+    private func requireNull(_ value: JSONValue?, _ field: String, _ reason: String) throws {
+        if let value, value != .null { throw invalid(field, value, "null (\(reason))") }
+    }
+
+    /// The `type` of a pre-tokenizer/decoder/post-processor object, or nil for null/missing.
+    private func componentType(_ value: JSONValue?, _ field: String) throws -> String? {
+        guard let value, value != .null else { return nil }
+        guard case .object = value, case let .string(type)? = value["type"] else { throw invalid(field, value, "null or an object with a \"type\"") }
+        return type
+    }
+
+    func tokenizer(from document: JSONValue) throws -> any Tokenizer {
+        let root = try object(document, "", allowed: ["version", "truncation", "padding", "added_tokens", "normalizer",
+                                                     "pre_tokenizer", "post_processor", "decoder", "model"])
+        if let version = root["version"], version != .string("1.0") { throw invalid("version", version, "\"1.0\"") }
+        try requireNull(root["truncation"], "truncation", "truncation would change the ids")
+        try requireNull(root["padding"], "padding", "padding would change the ids")
+        try requireNull(root["normalizer"], "normalizer", "no normalizer is implemented")
+        let addedTokens = try readAddedTokens(root["added_tokens"])
+        let model = try object(root["model"], "model", allowed: ["type", "dropout", "unk_token", "continuing_subword_prefix",
+                                                                "end_of_word_suffix", "fuse_unk", "byte_fallback", "ignore_merges", "vocab", "merges"])
+        guard model["type"] == .string("BPE") else { throw invalid("model.type", model["type"], "\"BPE\"") }
+        try requireNull(model["dropout"], "model.dropout", "dropout makes encoding random")
+        for key in ["continuing_subword_prefix", "end_of_word_suffix"] {
+            if let value = model[key], value != .null, value != .string("") { throw invalid("model." + key, value, "null or \"\"") }
+        }
+        _ = try optionalBool(model["fuse_unk"], "model.fuse_unk", default: false)
+        _ = try optionalBool(model["byte_fallback"], "model.byte_fallback", default: false)
+        var options = BPEOptions()
+        options.ignoreMerges = try optionalBool(model["ignore_merges"], "model.ignore_merges", default: false)
+        switch model["unk_token"] {
+        case nil, .null?: options.unknownToken = nil
+        case let .string(token)?: options.unknownToken = token
+        case let other: throw invalid("model.unk_token", other, "null or a string")
+        }
+        let vocabulary = try readVocabulary(model["vocab"])
+        let merges = try readMerges(model["merges"])
+
+        let preTokenizerType = try componentType(root["pre_tokenizer"], "pre_tokenizer")
+        let decoderType = try componentType(root["decoder"], "decoder")
+        switch preTokenizerType {
+        case nil:
+            guard decoderType == "Fuse" else {
+                throw invalid("decoder", root["decoder"], "{\"type\": \"Fuse\"} (a file without a pre-tokenizer is read as character-level)")
+            }
+            try requireNull(root["post_processor"], "post_processor", "character-level files have none")
+            return try characterTokenizer(vocabulary: vocabulary, merges: merges, addedTokens: addedTokens)
+        case "ByteLevel":
+            let preTokenizer = try object(root["pre_tokenizer"], "pre_tokenizer", allowed: ["type", "add_prefix_space", "trim_offsets", "use_regex"])
+            options.addPrefixSpace = try optionalBool(preTokenizer["add_prefix_space"], "pre_tokenizer.add_prefix_space", default: true)
+            options.useRegex = try optionalBool(preTokenizer["use_regex"], "pre_tokenizer.use_regex", default: true)
+            _ = try optionalBool(preTokenizer["trim_offsets"], "pre_tokenizer.trim_offsets", default: true)
+            guard decoderType == "ByteLevel" else { throw invalid("decoder", root["decoder"], "{\"type\": \"ByteLevel\", …} to go with the ByteLevel pre-tokenizer") }
+            switch try componentType(root["post_processor"], "post_processor") {
+            case nil: options.postProcessor = .null
+            case "ByteLevel": options.postProcessor = root["post_processor"]!
+            default: throw invalid("post_processor", root["post_processor"], "null or ByteLevel (others add tokens)")
+            }
+            if merges.isEmpty, addedTokens.isEmpty, options == BPEOptions(), vocabulary.count == 256,
+               ByteLevelMapping.characterForByte.enumerated().allSatisfy({ vocabulary[String($0.element)] == Int32($0.offset) }) {
+                return ByteTokenizer()
+            }
+            return try BPETokenizer(vocabulary: vocabulary, merges: merges, addedTokens: addedTokens, options: options, source: fileName)
+        default:
+            throw invalid("pre_tokenizer.type", root["pre_tokenizer"]?["type"], "null (character-level) or \"ByteLevel\" (byte-level and BPE)")
+        }
+    }
+
+    private func characterTokenizer(vocabulary: [String: Int32], merges: [(String, String)], addedTokens: [AddedToken]) throws -> CharTokenizer {
+        guard merges.isEmpty else { throw invalid("model.merges", .integer(merges.count), "no merges in a character-level file (no pre-tokenizer)") }
+        guard addedTokens.isEmpty else { throw invalid("added_tokens", .integer(addedTokens.count), "none in a character-level file") }
+        var characters = [Unicode.Scalar?](repeating: nil, count: vocabulary.count)
+        for (token, id) in vocabulary.sorted(by: { $0.value < $1.value }) {
+            let scalars = Array(token.unicodeScalars)
+            guard scalars.count == 1 else {
+                throw invalid("model.vocab[\"\(token)\"]", .string(token), "a single character per token in a character-level file")
+            }
+            guard id >= 0, Int(id) < vocabulary.count, characters[Int(id)] == nil else {
+                throw invalid("model.vocab[\"\(token)\"]", .integer(Int(id)), "distinct ids 0..<\(vocabulary.count)")
+            }
+            characters[Int(id)] = scalars[0]
+        }
+        return try CharTokenizer(characters: characters.map { $0! })
+    }
+
+    private func readVocabulary(_ value: JSONValue?) throws -> [String: Int32] {
+        guard let value, case let .object(pairs) = value else { throw invalid("model.vocab", value, "an object of token → id") }
+        var vocabulary: [String: Int32] = [:]
+        vocabulary.reserveCapacity(pairs.count)
+        for (token, idValue) in pairs {
+            guard let id = idValue.integerValue, id >= 0, id <= Int(Int32.max) else {
+                throw invalid("model.vocab[\"\(token)\"]", idValue, "an integer id ≥ 0")
+            }
+            vocabulary[token] = Int32(id)
+        }
+        return vocabulary
+    }
+
+    /// Merges as "left right" strings (the original format) or as [left, right] arrays (tokenizers ≥ 0.20).
+    private func readMerges(_ value: JSONValue?) throws -> [(String, String)] {
+        guard let value, case let .array(items) = value else { throw invalid("model.merges", value, "an array of merges") }
+        return try items.enumerated().map { index, item in
+            switch item {
+            case let .string(text):
+                let parts = text.split(separator: " ", omittingEmptySubsequences: false)
+                guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
+                    throw invalid("model.merges[\(index)]", item, "\"left right\": two tokens separated by one space")
+                }
+                return (String(parts[0]), String(parts[1]))
+            case let .array(pair):
+                guard pair.count == 2, case let .string(left) = pair[0], case let .string(right) = pair[1] else {
+                    throw invalid("model.merges[\(index)]", item, "an array of two token strings")
+                }
+                return (left, right)
+            default:
+                throw invalid("model.merges[\(index)]", item, "a \"left right\" string or a [left, right] array")
+            }
+        }
+    }
+
+    private func readAddedTokens(_ value: JSONValue?) throws -> [AddedToken] {
+        guard let value, value != .null else { return [] }
+        guard case let .array(items) = value else { throw invalid("added_tokens", value, "an array") }
+        return try items.enumerated().map { index, item in
+            let field = "added_tokens[\(index)]"
+            let token = try object(item, field, allowed: ["id", "content", "single_word", "lstrip", "rstrip", "normalized", "special"])
+            guard let id = token["id"]?.integerValue, id >= 0, id <= Int(Int32.max) else { throw invalid(field + ".id", token["id"], "an integer id ≥ 0") }
+            guard case let .string(content)? = token["content"], !content.isEmpty else {
+                throw invalid(field + ".content", token["content"], "a non-empty string")
+            }
+            for flag in ["single_word", "lstrip", "rstrip"] where try optionalBool(token[flag], field + "." + flag, default: false) {
+                throw invalid(field + "." + flag, token[flag], "false (only exact matches are implemented)")
+            }
+            return AddedToken(id: Int32(id), content: content,
+                              special: try optionalBool(token["special"], field + ".special", default: false),
+                              normalized: try optionalBool(token["normalized"], field + ".normalized", default: false))
+        }
+    }
+}
