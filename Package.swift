@@ -30,7 +30,7 @@ let package = Package(
         .target(name: "Store", dependencies: ["CHDF5", "NN", "Tokenizers"]),
         .target(name: "Distill", dependencies: ["Models", "Store"]),
         // Evaluate gains Models, Store and Compress with the comparison runner (issue 7).
-        .target(name: "Evaluate", dependencies: ["NN"]),
+        .target(name: "Evaluate", dependencies: ["Models"]),
 
         // The command-line tool: parse, call a library, print.
         .executableTarget(name: "alambique", dependencies: [

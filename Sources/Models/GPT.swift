@@ -65,6 +65,7 @@ public struct GPTConfig: Codable, Equatable, Sendable {
         case modelType = "model_type", architectures, contextAlias = "n_ctx", activation = "activation_function"
         case inner = "n_inner", embeddingDropout = "embd_pdrop", attentionDropout = "attn_pdrop"
         case tie = "tie_word_embeddings", scaleAttention = "scale_attn_weights", initializerRange = "initializer_range"
+        case bos = "bos_token_id", eos = "eos_token_id"
     }
 
     public init(from decoder: Decoder) throws {
@@ -109,6 +110,9 @@ public struct GPTConfig: Codable, Equatable, Sendable {
         try c.encode(true, forKey: .tie)
         try c.encode(true, forKey: .scaleAttention)
         try c.encode(0.02, forKey: .initializerRange)
+        // No BOS/EOS tokens in our vocabularies (HF's defaults, 50256, would be out of range).
+        try c.encodeNil(forKey: .bos)
+        try c.encodeNil(forKey: .eos)
     }
 
     /// Parameters of a model of this shape (the head is tied to wte and not counted twice).

@@ -5,7 +5,7 @@ import Foundation
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure speed (build with `make build`: release, CPU flags). Results go in BENCHMARKS.md.",
-        subcommands: [BenchCore.self])
+        subcommands: [BenchCore.self, BenchTrain.self])
 }
 
 struct BenchCore: ParsableCommand {
@@ -67,4 +67,31 @@ func jsonString<T: Encodable>(_ value: T) throws -> String {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
     return String(decoding: try encoder.encode(value), as: UTF8.self)
+}
+
+struct BenchTrain: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Training and forward tokens/s (batch 16 × 128) and batch-1 generation tokens/s of the presets.",
+        discussion: """
+        Vocabulary 256, random tokens, as the PyTorch anchor script (../shared/anchors/torch_gpt_bench.py). \
+        Training = forward + cross-entropy + backward + clipping + AdamW. Generation: 16-token prompt, \
+        100 new tokens, greedy, KV cache; decode tokens/s. Medians of --runs samples.
+        """)
+
+    @OptionGroup var global: GlobalOptions
+    @Flag(help: "Print one JSON object on stdout (DESIGN.md §6) instead of a table.") var json = false
+    @Option(help: "Samples per figure.") var runs = 5
+    @Option(parsing: .upToNextOption, help: "Presets to measure.") var presets = ["teacher-small", "student-tiny"]
+
+    func run() throws {
+        try global.apply()
+        let result = try TrainBenchmark(presets: presets, runs: runs).run { printError($0) }
+        if json { print(try jsonString(result)); return }
+        print("| preset | params | train tok/s | forward tok/s | generate tok/s |")
+        print("|---|---:|---:|---:|---:|")
+        for p in result.presets {
+            print("| \(p.name) | \(p.params) | \(format(p.train_tok_s, 0)) | \(format(p.forward_tok_s, 0)) | \(format(p.generate_tok_s ?? 0, 0)) |")
+        }
+    }
 }

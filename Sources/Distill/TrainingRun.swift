@@ -1,0 +1,132 @@
+// A training run on disk: the checkpoint directory it writes every N steps (weights, optimizer
+// state, RNG states and the metrics curve in one atomic replacement), and resuming from it.
+
+import Foundation
+import Models
+import Store
+import Tokenizers
+
+/// Everything that defines a run; its hash guards `--resume` against changed settings.
+public struct RunSettings: Codable, Equatable, Sendable {
+    public var config: GPTConfig
+    public var recipe: TrainingRecipe
+    public var tokenizerSHA256: String
+
+    public var hash: String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return sha256Hex((try? encoder.encode(self)).map { [UInt8]($0) } ?? [])
+    }
+}
+
+/// What a finished run reports.
+public struct RunSummary: Sendable {
+    public var directory: URL
+    public var finalValidationLoss: Float?
+    public var steps: Int
+    public var elapsedSeconds: Double
+    public var resumedFrom: Int?
+}
+
+public struct TrainingRun {
+    public var directory: URL
+    public var settings: RunSettings
+    public var tokenizer: any Tokenizer
+    public var info: CheckpointInfo
+
+    public static let metricsFileName = "metrics.jsonl"
+
+    public init(directory: URL, config: GPTConfig, recipe: TrainingRecipe, tokenizer: any Tokenizer, info: CheckpointInfo) {
+        self.directory = directory
+        self.settings = RunSettings(config: config, recipe: recipe, tokenizerSHA256: tokenizer.fingerprint())
+        self.tokenizer = tokenizer
+        self.info = info
+    }
+
+    /// Trains from scratch, or continues the run saved in `directory` when `resume` is set.
+    /// Starting fresh over an existing checkpoint is refused unless `overwrite` is set.
+    public func run(train: [Int32], validation: [Int32], resume: Bool, overwrite: Bool,
+                    progress: (String) -> Void) throws -> RunSummary {
+        let context = settings.config.contextLength
+        let model = try GPT(config: settings.config, seed: settings.recipe.seed)
+        let trainer = try Trainer(model: model, recipe: settings.recipe,
+                                  train: TokenWindows(tokens: train, context: context, name: "training split"),
+                                  validation: TokenWindows(tokens: validation, context: context, name: "validation split"))
+        let fileManager = FileManager.default
+        let stateFile = directory.appendingPathComponent(Checkpoint.trainerStateFileName)
+        var metrics: [MetricsRecord] = []
+        var resumedFrom: Int?
+        if resume {
+            guard fileManager.fileExists(atPath: stateFile.path) else {
+                throw ModelError("--resume: \(directory.path) has no \(Checkpoint.trainerStateFileName) to resume from")
+            }
+            let saved = try Checkpoint.readConfig(GPTConfig.self, from: directory)
+            guard saved == settings.config else {
+                throw ModelError("--resume: the model config in \(directory.path) differs from this run's")
+            }
+            try Checkpoint.loadParameters(into: model, from: directory)
+            let state = try Checkpoint.loadTrainerState(from: directory, optimizer: trainer.optimizer, module: model)
+            guard state.settingsHash == settings.hash else {
+                throw ModelError("--resume: the settings saved in \(stateFile.path) (recipe, tokenizer, config) differ from this run's; resume with the same flags")
+            }
+            trainer.step = state.step
+            trainer.dataRNG = state.dataOrderRNG
+            if let dropout = state.dropoutRNG { model.dropoutRNG = dropout }
+            trainer.elapsedBefore = state.elapsedSeconds
+            // The curve up to the checkpoint; later lines belong to the interrupted session.
+            metrics = try readMetrics().filter { $0.step < state.step }
+            resumedFrom = state.step
+            progress("resuming \(directory.lastPathComponent) at step \(state.step)/\(settings.recipe.steps)")
+        } else if fileManager.fileExists(atPath: directory.path) && !overwrite {
+            throw ModelError("\(directory.path) already exists; use --resume to continue it or --force to start over")
+        }
+        try fileManager.createDirectory(at: directory, withIntermediateDirectories: true)
+        try writeMetrics(metrics)  // the live file, truncated to the checkpoint on resume
+
+        let metricsURL = directory.appendingPathComponent(Self.metricsFileName)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        var lastValidation: Float?
+        try trainer.run(record: { record in
+            metrics.append(record)
+            if let v = record.val_loss { lastValidation = v }
+            // Opened per line: the checkpoint replaces the directory (and this file) under us.
+            let handle = try FileHandle(forWritingTo: metricsURL)
+            defer { try? handle.close() }
+            try handle.seekToEnd()
+            try handle.write(contentsOf: encoder.encode(record) + Data("\n".utf8))
+        }, checkpoint: { trainer in
+            let state = TrainerState(step: trainer.step, dataOrderRNG: trainer.dataRNG, dropoutRNG: model.dropoutRNG,
+                                     settingsHash: settings.hash, bestValidationLoss: lastValidation.map(Double.init),
+                                     elapsedSeconds: trainer.elapsedBefore)
+            try Checkpoint.save(module: model, config: settings.config, tokenizer: tokenizer, info: info,
+                                trainer: TrainerCheckpoint(state: state, optimizer: trainer.optimizer),
+                                extraFiles: [Self.metricsFileName: metricsData(metrics)], to: directory)
+        }, progress: progress)
+        return RunSummary(directory: directory, finalValidationLoss: lastValidation, steps: trainer.step,
+                          elapsedSeconds: trainer.elapsedBefore, resumedFrom: resumedFrom)
+    }
+
+    private func metricsData(_ records: [MetricsRecord]) throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        var data = Data()
+        for record in records { data += try encoder.encode(record) + Data("\n".utf8) }
+        return data
+    }
+
+    private func writeMetrics(_ records: [MetricsRecord]) throws {
+        try metricsData(records).write(to: directory.appendingPathComponent(Self.metricsFileName), options: .atomic)
+    }
+
+    /// The records of metrics.jsonl (an absent file is an empty curve).
+    public func readMetrics() throws -> [MetricsRecord] {
+        let url = directory.appendingPathComponent(Self.metricsFileName)
+        guard let data = try? Data(contentsOf: url) else { return [] }
+        return try data.split(separator: UInt8(ascii: "\n")).enumerated().map { index, line in
+            do { return try JSONDecoder().decode(MetricsRecord.self, from: Data(line)) } catch {
+                throw ModelError("\(url.path) line \(index + 1): not a metrics record (\(error))")
+            }
+        }
+    }
+}

@@ -1,0 +1,234 @@
+// Checkpoint directories (DESIGN.md §6): config.json (the model config's Hugging Face keys plus
+// an "alambique" object), model.safetensors (F32, names from the module walk, "format": "pt" so
+// transformers accepts it), tokenizer.json, and for resumable runs trainer_state.{safetensors,json}.
+// The whole directory is written beside its destination and renamed into place in one step.
+
+import Foundation
+import NN
+import Tokenizers
+
+/// Saving and strictly loading checkpoint directories. A directory loads in Hugging Face
+/// transformers as `GPT2LMHeadModel.from_pretrained(directory)` when the config is a GPT-2 config.
+public enum Checkpoint {
+    /// The model config with HF keys, plus the `"alambique"` object (`CheckpointInfo`).
+    public static let configFileName = "config.json"
+    /// The weights, one F32 tensor per parameter of the module walk.
+    public static let modelFileName = "model.safetensors"
+    /// The tokenizer in Hugging Face's tokenizer.json format.
+    public static let tokenizerFileName = "tokenizer.json"
+    /// The key of our own object inside config.json.
+    public static let infoKey = "alambique"
+
+    /// Writes a checkpoint directory at `directory`, replacing any existing one atomically: the
+    /// files go to `<directory>.tmp-*` and the complete directory is renamed into place.
+    /// - Parameters:
+    ///   - config: the model config, encoded as a JSON object (GPTConfig writes HF's keys).
+    ///   - info: our own fields; `parameterCount`, `tokenizerKind`, `tokenizerSHA256` and `created`
+    ///     are filled in here.
+    ///   - trainer: optimizer moments and trainer state, for a run that can resume; saved in the
+    ///     same directory replacement as the weights, so model and state always match.
+    ///   - extraFiles: other files the directory must keep (e.g. a run's metrics.jsonl), by plain file
+    ///     name; the replacement removes anything not written here.
+    /// - Returns: the info as written.
+    /// - Throws: `CheckpointError` (the tokenizer's vocabulary differs from the config's `vocab_size`,
+    ///   or a write failed), `SafeTensorsError`, or the config's encoding error.
+    @discardableResult
+    public static func save<Config: Encodable>(module: Module, config: Config, tokenizer: any Tokenizer,
+                                               info: CheckpointInfo, trainer: TrainerCheckpoint? = nil,
+                                               extraFiles: [String: Data] = [:], to directory: URL) throws -> CheckpointInfo {
+        var info = info
+        info.parameterCount = module.parameterCount
+        info.tokenizerKind = tokenizer.kind.rawValue
+        info.tokenizerSHA256 = tokenizer.fingerprint()
+        info.created = ISO8601DateFormatter().string(from: Date())
+
+        let configBytes = try configJSON(config, info: info, destination: directory)
+        if let vocabularySize = try? vocabularySize(inConfigJSON: configBytes, path: configFileName) {
+            try validateTokenizer(tokenizer, vocabularySize: vocabularySize, path: directory.path)
+        }
+        let reserved = [configFileName, modelFileName, tokenizerFileName, trainerStateFileName, trainerMomentsFileName]
+        for name in extraFiles.keys where name.isEmpty || name.contains("/") || name.hasPrefix(".") || reserved.contains(name) {
+            throw CheckpointError(.writeFailed, path: directory.path, field: "extraFiles",
+                                  "\"\(name)\" is not a plain file name or is one of the checkpoint's own files")
+        }
+        let entries = module.namedParameters().map { name, tensor in
+            SafeTensorsEntry(name: name, dataType: .float32, shape: tensor.shape,
+                             bytes: Data(bytes: tensor.data, count: tensor.count * MemoryLayout<Float>.stride))
+        }
+        try DirectoryReplacement.write(to: directory) { temporary in
+            try write(configBytes, to: temporary.appendingPathComponent(configFileName))
+            try SafeTensors.write(entries, metadata: ["format": "pt"], to: temporary.appendingPathComponent(modelFileName))
+            try tokenizer.save(to: temporary.appendingPathComponent(tokenizerFileName))
+            if let trainer { try writeTrainerState(trainer, module: module, into: temporary) }
+            for (name, data) in extraFiles { try write(data, to: temporary.appendingPathComponent(name)) }
+        }
+        return info
+    }
+
+    /// Decodes the model config from `config.json` (unknown keys, such as `"alambique"`, are ignored
+    /// by keyed decoding).
+    /// - Throws: `CheckpointError` naming the file and the field.
+    public static func readConfig<Config: Decodable>(_ type: Config.Type, from directory: URL) throws -> Config {
+        let url = try requiredFile(configFileName, in: directory)
+        let data = try readData(url)
+        do {
+            return try JSONDecoder().decode(type, from: data)
+        } catch {
+            throw CheckpointError.decoding(error, path: url.path)
+        }
+    }
+
+    /// Decodes the `"alambique"` object of `config.json`.
+    /// - Throws: `CheckpointError` naming the file and the field (e.g. `alambique.name`).
+    public static func readInfo(from directory: URL) throws -> CheckpointInfo {
+        struct Wrapper: Decodable { let alambique: CheckpointInfo }
+        return try readConfig(Wrapper.self, from: directory).alambique
+    }
+
+    /// Copies the weights of `model.safetensors` into `module`'s parameters, strictly: every tensor
+    /// must be a parameter, every parameter must be present, and every shape must match.
+    /// F16 and BF16 tensors are widened exactly; other element types are rejected.
+    /// - Throws: `CheckpointError` (missing file), `SafeTensorsError` (malformed file), or
+    ///   `LoadError` naming the file, the tensor and expected versus found shape.
+    public static func loadParameters(into module: Module, from directory: URL) throws {
+        let url = try requiredFile(modelFileName, in: directory)
+        let file = try SafeTensors.read(contentsOf: url)
+        var parameters: [String: ParameterValues] = [:]
+        for entry in file.entries {
+            let values = try file.floats(named: entry.name)
+            parameters[entry.name] = ParameterValues(shape: entry.shape, values: values)
+        }
+        try module.loadParameters(parameters, source: url.path)
+    }
+
+    /// Reads `tokenizer.json`.
+    /// - Throws: `CheckpointError` if it is missing, else the tokenizer reader's error (naming the field).
+    public static func loadTokenizer(from directory: URL) throws -> any Tokenizer {
+        try Tokenizers.loadTokenizer(from: requiredFile(tokenizerFileName, in: directory))
+    }
+
+    /// Checks that `tokenizer` gives exactly the ids of a model with `vocabularySize` tokens.
+    /// - Throws: `CheckpointError` of kind `.vocabularyMismatch` naming both sizes.
+    public static func validateTokenizer(_ tokenizer: any Tokenizer, vocabularySize: Int, path: String = "tokenizer") throws {
+        guard tokenizer.vocabularySize == vocabularySize else {
+            throw CheckpointError(.vocabularyMismatch, path: path, field: "vocab_size",
+                                  "the tokenizer (\(tokenizer.kind.rawValue)) has \(tokenizer.vocabularySize) tokens, but the model's vocab_size is \(vocabularySize)")
+        }
+    }
+
+    /// A checkpoint read back whole: config, model with its weights, tokenizer and our info.
+    public struct Loaded<Config, Model: Module> {
+        public let config: Config
+        public let model: Model
+        public let tokenizer: any Tokenizer
+        public let info: CheckpointInfo
+    }
+
+    /// Reads the config, builds a module from it with `build`, loads the weights strictly, loads the
+    /// tokenizer and checks its vocabulary size against config.json's `vocab_size` (when present).
+    ///
+    ///     let loaded = try Checkpoint.load(from: directory) { (config: GPTConfig) in try GPT(config: config, seed: 0) }
+    /// - Throws: the errors of `readConfig`, `loadParameters`, `loadTokenizer` and `validateTokenizer`.
+    public static func load<Config: Decodable, Model: Module>(
+        from directory: URL, build: (Config) throws -> Model
+    ) throws -> Loaded<Config, Model> {
+        let config = try readConfig(Config.self, from: directory)
+        let info = try readInfo(from: directory)
+        let model = try build(config)
+        try loadParameters(into: model, from: directory)
+        let tokenizer = try loadTokenizer(from: directory)
+        let configURL = directory.appendingPathComponent(configFileName)
+        if let vocabularySize = try vocabularySize(inConfigJSON: readData(configURL), path: configURL.path) {
+            try validateTokenizer(tokenizer, vocabularySize: vocabularySize, path: directory.path)
+        }
+        return Loaded(config: config, model: model, tokenizer: tokenizer, info: info)
+    }
+
+    // MARK: - Files
+
+    /// The config's JSON object with `"alambique": info` added, keys sorted, pretty-printed.
+    static func configJSON<Config: Encodable>(_ config: Config, info: CheckpointInfo, destination: URL) throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        let path = destination.appendingPathComponent(configFileName).path
+        guard let object = try JSONSerialization.jsonObject(with: encoder.encode(config)) as? [String: Any] else {
+            throw CheckpointError(.invalidField, path: path, "the config must encode as a JSON object")
+        }
+        guard object[infoKey] == nil else {
+            throw CheckpointError(.invalidField, path: path, field: infoKey, "the config already has this key, which is reserved for CheckpointInfo")
+        }
+        // Merge through the encoder (not JSONSerialization's writer) so numbers keep Swift's
+        // shortest round-trip spelling: 1e-05, not 1.0000000000000001e-05.
+        return try encoder.encode(MergedConfig(config: config, info: info))
+    }
+
+    /// Encodes the config's keys and the info under `"alambique"` into one JSON object.
+    private struct MergedConfig<Config: Encodable>: Encodable {
+        let config: Config
+        let info: CheckpointInfo
+        struct InfoKey: CodingKey {
+            var stringValue: String { Checkpoint.infoKey }
+            var intValue: Int? { nil }
+            init() {}
+            init?(stringValue: String) { nil }
+            init?(intValue: Int) { nil }
+        }
+        func encode(to encoder: Encoder) throws {
+            try config.encode(to: encoder)
+            var container = encoder.container(keyedBy: InfoKey.self)  // the same object, one more key
+            try container.encode(info, forKey: InfoKey())
+        }
+    }
+
+    /// config.json's `vocab_size`, if it has one.
+    static func vocabularySize(inConfigJSON data: Data, path: String) throws -> Int? {
+        struct Vocabulary: Decodable {
+            let size: Int?
+            enum CodingKeys: String, CodingKey { case size = "vocab_size" }
+        }
+        do {
+            return try JSONDecoder().decode(Vocabulary.self, from: data).size
+        } catch {
+            throw CheckpointError.decoding(error, path: path)
+        }
+    }
+
+    /// The URL of `name` inside `directory`, which must exist.
+    /// - Throws: `CheckpointError` of kind `.missingFile` naming the directory and what a checkpoint holds.
+    static func requiredFile(_ name: String, in directory: URL) throws -> URL {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory), isDirectory.boolValue else {
+            // A save interrupted between its two renames leaves the previous checkpoint as <name>.old-*.
+            let parent = directory.deletingLastPathComponent()
+            let leftover = (try? FileManager.default.contentsOfDirectory(atPath: parent.path))?
+                .first { $0.hasPrefix(directory.lastPathComponent + ".old-") }
+            throw CheckpointError(.missingFile, path: directory.path,
+                                  "no checkpoint directory here (expected a directory holding \(configFileName), \(modelFileName) and \(tokenizerFileName))"
+                                      + (leftover.map { "; an interrupted save left the previous checkpoint at \(parent.appendingPathComponent($0).path)" } ?? ""))
+        }
+        let url = directory.appendingPathComponent(name)
+        guard FileManager.default.fileExists(atPath: url.path) else {
+            let holds = [trainerStateFileName, trainerMomentsFileName].contains(name)
+                ? "only a checkpoint saved with trainer state, for resuming, holds \(trainerStateFileName) and \(trainerMomentsFileName)"
+                : "a checkpoint holds \(configFileName), \(modelFileName) and \(tokenizerFileName)"
+            throw CheckpointError(.missingFile, path: directory.path, "the checkpoint directory has no \(name) (\(holds))")
+        }
+        return url
+    }
+
+    static func readData(_ url: URL) throws -> Data {
+        do {
+            return try Data(contentsOf: url)
+        } catch {
+            throw CheckpointError(.unreadableFile, path: url.path, error.localizedDescription)
+        }
+    }
+
+    static func write(_ data: Data, to url: URL) throws {
+        do {
+            try data.write(to: url)
+        } catch {
+            throw CheckpointError(.writeFailed, path: url.path, error.localizedDescription)
+        }
+    }
+}

