@@ -80,6 +80,12 @@ public final class Trainer {
     public var step = 0
     /// Wall time spent in earlier sessions of this run (resumed runs continue the clock).
     public var elapsedBefore: Double = 0
+    private var sessionStart: Date?
+
+    /// Wall time of the whole run so far, across resumed sessions.
+    public var elapsedSeconds: Double {
+        elapsedBefore + (sessionStart.map { Date().timeIntervalSince($0) } ?? 0)
+    }
 
     public init(model: GPT, recipe: TrainingRecipe, train: TokenWindows, validation: TokenWindows) throws {
         try recipe.validate()
@@ -129,17 +135,19 @@ public final class Trainer {
     /// the end, and `progress` with a status line about once a second.
     public func run(record: (MetricsRecord) throws -> Void, checkpoint: (Trainer) throws -> Void,
                     progress: (String) -> Void) throws {
-        let start = Date()
+        sessionStart = Date()
+        defer { elapsedBefore = elapsedSeconds; sessionStart = nil }
         var lastReport = Date.distantPast
         var windowStart = Date(), windowTokens = 0
         let tokensPerStep = recipe.batchSize * model.config.contextLength
         while true {
-            let elapsed = elapsedBefore + Date().timeIntervalSince(start)
             if step % recipe.evalEvery == 0 || step == recipe.steps {
                 let validationLoss = try evaluate()
                 try record(MetricsRecord(step: step, lr: recipe.learningRate(at: min(step, recipe.steps - 1)),
-                                         train_loss: nil, tokens_per_s: nil, elapsed_s: elapsed, val_loss: validationLoss))
+                                         train_loss: nil, tokens_per_s: nil, elapsed_s: elapsedSeconds, val_loss: validationLoss))
                 progress(String(format: "step %d/%d  val_loss %.4f", step, recipe.steps, validationLoss))
+                windowStart = Date()  // the throughput window measures training only
+                windowTokens = 0
             }
             if step == recipe.steps { break }
             let lr = recipe.learningRate(at: step)
@@ -150,7 +158,7 @@ public final class Trainer {
             let now = Date()
             try record(MetricsRecord(step: step - 1, lr: lr, train_loss: loss,
                                      tokens_per_s: Double(tokensPerStep) / stepSeconds,
-                                     elapsed_s: elapsedBefore + now.timeIntervalSince(start), val_loss: nil))
+                                     elapsed_s: elapsedSeconds, val_loss: nil))
             if now.timeIntervalSince(lastReport) >= 1 || step == recipe.steps {
                 let rate = Double(windowTokens) / now.timeIntervalSince(windowStart)
                 let remaining = Double((recipe.steps - step) * tokensPerStep) / rate
@@ -161,9 +169,7 @@ public final class Trainer {
                 windowTokens = 0
             }
             if (recipe.checkpointEvery > 0 && step % recipe.checkpointEvery == 0) || step == recipe.steps {
-                elapsedBefore += Date().timeIntervalSince(start)
                 try checkpoint(self)
-                elapsedBefore -= Date().timeIntervalSince(start)
             }
         }
     }

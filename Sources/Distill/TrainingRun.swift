@@ -98,7 +98,7 @@ public struct TrainingRun {
         }, checkpoint: { trainer in
             let state = TrainerState(step: trainer.step, dataOrderRNG: trainer.dataRNG, dropoutRNG: model.dropoutRNG,
                                      settingsHash: settings.hash, bestValidationLoss: lastValidation.map(Double.init),
-                                     elapsedSeconds: trainer.elapsedBefore)
+                                     elapsedSeconds: trainer.elapsedSeconds)
             try Checkpoint.save(module: model, config: settings.config, tokenizer: tokenizer, info: info,
                                 trainer: TrainerCheckpoint(state: state, optimizer: trainer.optimizer),
                                 extraFiles: [Self.metricsFileName: metricsData(metrics)], to: directory)

@@ -71,5 +71,14 @@ func parallelChunks(_ count: Int, chunks: Int, _ body: (_ chunk: Int, _ range: R
     }
 }
 
+/// Runs `body` with OpenBLAS on one thread, for regions where our own threads each call BLAS
+/// on small matrices (attention heads): nested BLAS threads would only spin and yield.
+func withSingleThreadedBLAS<R>(_ body: () throws -> R) rethrows -> R {
+    guard Threads.count > 1 else { return try body() }
+    openblas_set_num_threads(1)
+    defer { openblas_set_num_threads(Int32(Threads.count)) }
+    return try body()
+}
+
 /// Elements per thread below which splitting costs more than it saves (memory-bound kernels).
 let elementwiseGrain = 1 << 16

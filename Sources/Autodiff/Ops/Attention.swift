@@ -20,7 +20,7 @@ extension Tensor {
         let out = Tensor.empty([b, t, c])                 // (B, T, C)
         let probabilities = Tensor.empty([b, heads, t, t]) // (B, H, T, T)
         let (pqkv, po, pp) = (Unchecked(data), Unchecked(out.data), Unchecked(probabilities.data))
-        parallelRanges(b * heads, minimumPerThread: 1) { r in
+        withSingleThreadedBLAS { parallelRanges(b * heads, minimumPerThread: 1) { r in
             for bh in r {
                 let (bi, h) = (bh / heads, bh % heads)
                 let q = pqkv.value + bi * t * c3 + h * d, k = q + c, v = q + 2 * c
@@ -38,13 +38,13 @@ extension Tensor {
                 sgemm(transposeA: false, transposeB: false, m: t, n: d, k: t,
                       p, lda: t, v, ldb: c3, beta: 0, po.value + bi * t * c + h * d, ldc: c)
             }
-        }
+        } }
         return out.recorded("causalSelfAttention", [self]) { [self] _, g in
             let (pdqkv, pg, pp) = (Unchecked(gradBuffer()), Unchecked(g.data), Unchecked(probabilities.data))
             let chunks = chunkCount(b * heads, minimumPerThread: 1)
             let scratch = Tensor.empty([chunks, t, t])   // dP then dS, one (T, T) per thread
             let ps = Unchecked(scratch.data)
-            parallelChunks(b * heads, chunks: chunks) { chunk, r in
+            withSingleThreadedBLAS { parallelChunks(b * heads, chunks: chunks) { chunk, r in
                 let ds = ps.value + chunk * t * t
                 for bh in r {
                     let (bi, h) = (bh / heads, bh % heads)
@@ -71,7 +71,7 @@ extension Tensor {
                     sgemm(transposeA: true, transposeB: false, m: t, n: d, k: t,
                           ds, lda: t, q, ldb: c3, beta: 1, dk, ldc: c3)
                 }
-            }
+            } }
         }
     }
 }
