@@ -68,8 +68,8 @@ public enum InferenceKernels {
     /// x = GELU(x) in place, tanh approximation: the values of `Tensor.gelu()`.
     public static func geluInPlace(_ x: UnsafeMutablePointer<Float>, count: Int) {
         var i = 0
-        while i + 8 <= count { x.storeVec(inferenceGelu(x.loadVec(i)), i); i += 8 }
-        while i < count { x[i] = inferenceGelu(Vec(repeating: x[i]))[0]; i += 1 }
+        while i + 8 <= count { x.storeVec(geluVec(x.loadVec(i)), i); i += 8 }
+        while i < count { x[i] = geluVec(Vec(repeating: x[i]))[0]; i += 1 }
     }
 
     /// Σ x[i]·y[i].
@@ -161,11 +161,6 @@ public enum InferenceKernels {
     }
 }
 
-// GELU, tanh approximation, with the constants and evaluation order of Unary.swift's geluVec
-// (kept private there), so inference and the Tensor op give identical values.
-@inline(__always) private func inferenceGelu(_ x: Vec) -> Vec {
-    0.5 * x * (1 + vtanh(0.7978845608028654 * (x + 0.044715 * x * x * x)))
-}
 
 /// Matrices up to this many elements (4 MB) go to our single-thread kernels: at batch 1 they
 /// take microseconds, and splitting them over threads costs more than it saves (teacher-small

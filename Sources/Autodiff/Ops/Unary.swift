@@ -30,7 +30,8 @@ private func accumulate(_ target: UnsafeMutablePointer<Float>, _ g: UnsafeMutabl
 private let geluK: Float = 0.7978845608028654
 private let geluC: Float = 0.044715
 
-@inline(__always) private func geluVec(_ x: Vec) -> Vec {
+/// GELU for 8 lanes; shared with the inference kernels so both give identical values.
+@inline(__always) func geluVec(_ x: Vec) -> Vec {
     0.5 * x * (1 + vtanh(geluK * (x + geluC * x * x * x)))
 }
 @inline(__always) private func geluScalar(_ x: Float) -> Float { geluVec(Vec(repeating: x))[0] }
