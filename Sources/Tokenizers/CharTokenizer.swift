@@ -18,28 +18,25 @@ public struct CharTokenizer: Tokenizer {
 
     /// A vocabulary of the sorted distinct Unicode scalars of `corpus`.
     public init(corpus: String) {
-        let distinct = Set(corpus.unicodeScalars)
-        // Cannot fail: the scalars are distinct.
-        try! self.init(characters: distinct.sorted { $0.value < $1.value })
+        self.init(distinct: Set(corpus.unicodeScalars).sorted { $0.value < $1.value })
     }
 
     /// A vocabulary in the given order (`characters[id]`); throws on a repeated scalar.
     public init(characters: [Unicode.Scalar]) throws {
+        var seen = Set<Unicode.Scalar>()
+        for (id, scalar) in characters.enumerated() where !seen.insert(scalar).inserted {
+            throw TokenizerError.invalidFile(file: "character vocabulary", field: "characters[\(id)]",
+                                             found: TokenizerError.describe(scalar) + " a second time",
+                                             expected: "distinct characters")
+        }
+        self.init(distinct: characters)
+    }
+
+    private init(distinct characters: [Unicode.Scalar]) {
         var asciiIDs = [Int32](repeating: -1, count: 128)
         var otherIDs: [Unicode.Scalar: Int32] = [:]
         for (id, scalar) in characters.enumerated() {
-            let isNew: Bool
-            if scalar.isASCII {
-                isNew = asciiIDs[Int(scalar.value)] < 0
-                asciiIDs[Int(scalar.value)] = Int32(id)
-            } else {
-                isNew = otherIDs.updateValue(Int32(id), forKey: scalar) == nil
-            }
-            guard isNew else {
-                throw TokenizerError.invalidFile(file: "character vocabulary", field: "characters[\(id)]",
-                                                 found: TokenizerError.describe(scalar) + " a second time",
-                                                 expected: "distinct characters")
-            }
+            if scalar.isASCII { asciiIDs[Int(scalar.value)] = Int32(id) } else { otherIDs[scalar] = Int32(id) }
         }
         self.characters = characters
         self.asciiIDs = asciiIDs

@@ -21,6 +21,7 @@ public struct AddedToken: Sendable, Equatable {
     /// HF's `normalized` flag (no effect here: our tokenizers have no normalizer).
     public var normalized: Bool
 
+    /// An added token; special by default, as GPT-2's `<|endoftext|>` is.
     public init(id: Int32, content: String, special: Bool = true, normalized: Bool = false) {
         self.id = id
         self.content = content

@@ -65,7 +65,7 @@ struct TokenizerFileReader {
         case let .string(token)?: options.unknownToken = token
         case let other: throw invalid("model.unk_token", other, "null or a string")
         }
-        let vocabulary = try readVocabulary(model["vocab"])
+        let entries = try readVocabulary(model["vocab"])
         let merges = try readMerges(model["merges"])
 
         let preTokenizerType = try componentType(root["pre_tokenizer"], "pre_tokenizer")
@@ -76,7 +76,7 @@ struct TokenizerFileReader {
                 throw invalid("decoder", root["decoder"], "{\"type\": \"Fuse\"} (a file without a pre-tokenizer is read as character-level)")
             }
             try requireNull(root["post_processor"], "post_processor", "character-level files have none")
-            return try characterTokenizer(vocabulary: vocabulary, merges: merges, addedTokens: addedTokens)
+            return try characterTokenizer(vocabulary: entries, merges: merges, addedTokens: addedTokens)
         case "ByteLevel":
             let preTokenizer = try object(root["pre_tokenizer"], "pre_tokenizer", allowed: ["type", "add_prefix_space", "trim_offsets", "use_regex"])
             options.addPrefixSpace = try optionalBool(preTokenizer["add_prefix_space"], "pre_tokenizer.add_prefix_space", default: true)
@@ -88,6 +88,7 @@ struct TokenizerFileReader {
             case "ByteLevel": options.postProcessor = root["post_processor"]!
             default: throw invalid("post_processor", root["post_processor"], "null or ByteLevel (others add tokens)")
             }
+            let vocabulary = try stringKeyed(entries)
             if merges.isEmpty, addedTokens.isEmpty, options == BPEOptions(), vocabulary.count == 256,
                ByteLevelMapping.characterForByte.enumerated().allSatisfy({ vocabulary[String($0.element)] == Int32($0.offset) }) {
                 return ByteTokenizer()
@@ -98,11 +99,11 @@ struct TokenizerFileReader {
         }
     }
 
-    private func characterTokenizer(vocabulary: [String: Int32], merges: [(String, String)], addedTokens: [AddedToken]) throws -> CharTokenizer {
+    private func characterTokenizer(vocabulary: [(token: String, id: Int32)], merges: [(String, String)], addedTokens: [AddedToken]) throws -> CharTokenizer {
         guard merges.isEmpty else { throw invalid("model.merges", .integer(merges.count), "no merges in a character-level file (no pre-tokenizer)") }
         guard addedTokens.isEmpty else { throw invalid("added_tokens", .integer(addedTokens.count), "none in a character-level file") }
         var characters = [Unicode.Scalar?](repeating: nil, count: vocabulary.count)
-        for (token, id) in vocabulary.sorted(by: { $0.value < $1.value }) {
+        for (token, id) in vocabulary {
             let scalars = Array(token.unicodeScalars)
             guard scalars.count == 1 else {
                 throw invalid("model.vocab[\"\(token)\"]", .string(token), "a single character per token in a character-level file")
@@ -115,15 +116,28 @@ struct TokenizerFileReader {
         return try CharTokenizer(characters: characters.map { $0! })
     }
 
-    private func readVocabulary(_ value: JSONValue?) throws -> [String: Int32] {
+    /// The vocab entries in file order (keys are distinct byte strings; see JSONParser).
+    private func readVocabulary(_ value: JSONValue?) throws -> [(token: String, id: Int32)] {
         guard let value, case let .object(pairs) = value else { throw invalid("model.vocab", value, "an object of token → id") }
-        var vocabulary: [String: Int32] = [:]
-        vocabulary.reserveCapacity(pairs.count)
-        for (token, idValue) in pairs {
+        return try pairs.map { token, idValue in
             guard let id = idValue.integerValue, id >= 0, id <= Int(Int32.max) else {
                 throw invalid("model.vocab[\"\(token)\"]", idValue, "an integer id ≥ 0")
             }
-            vocabulary[token] = Int32(id)
+            return (token, Int32(id))
+        }
+    }
+
+    /// A String-keyed vocabulary for byte-level BPE. Byte-level tokens are spelled with the
+    /// 256 GPT-2 stand-ins, none of them a combining mark, so two different tokens are never
+    /// canonically equivalent; a file where two keys are (e.g. added "é" vs "e\u{301}") is refused.
+    private func stringKeyed(_ entries: [(token: String, id: Int32)]) throws -> [String: Int32] {
+        var vocabulary: [String: Int32] = [:]
+        vocabulary.reserveCapacity(entries.count)
+        for (token, id) in entries {
+            if let other = vocabulary.updateValue(id, forKey: token) {
+                throw invalid("model.vocab[\"\(token)\"]", .integer(Int(id)),
+                              "a token distinct from the canonically equivalent one with id \(other)")
+            }
         }
         return vocabulary
     }

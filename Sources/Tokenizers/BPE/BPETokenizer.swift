@@ -19,9 +19,18 @@ public struct BPEOptions: Sendable, Equatable {
 
 /// One merge rule: `left` + `right` → `result` (ids), applied in list order (rank).
 public struct BPEMerge: Sendable, Equatable {
+    /// Id of the left token.
     public var left: Int32
+    /// Id of the right token.
     public var right: Int32
+    /// Id of the merged token (its string is left's followed by right's).
     public var result: Int32
+
+    public init(left: Int32, right: Int32, result: Int32) {
+        self.left = left
+        self.right = right
+        self.result = result
+    }
 }
 
 /// A byte-level BPE tokenizer (GPT-2 layout). Build one with `BPETokenizer.train(text:vocabularySize:)`,
@@ -34,7 +43,9 @@ public struct BPETokenizer: Tokenizer {
     public let merges: [BPEMerge]
     /// Tokens matched in raw text before pre-tokenization (leftmost, then longest, first).
     public let addedTokens: [AddedToken]
+    /// Pre-tokenizer and model settings read from (and written back to) tokenizer.json.
     public let options: BPEOptions
+    /// Model vocabulary plus added tokens; ids are dense in `0..<vocabularySize`.
     public let vocabularySize: Int
 
     /// `(left << 32 | right)` → `(rank << 32 | result)`.
@@ -123,6 +134,8 @@ public struct BPETokenizer: Tokenizer {
         return ByteLevelMapping.tokenString(for: bytesForID[Int(id)])
     }
 
+    /// Splits out added tokens, pre-tokenizes the rest with GPT-2's pattern and applies the
+    /// merges to each piece's bytes. Never throws: every byte has an id.
     public func encode(_ text: String) throws -> [Int32] {
         let bytes = Array(text.utf8)
         var ids: [Int32] = []
@@ -138,6 +151,7 @@ public struct BPETokenizer: Tokenizer {
         return ids
     }
 
+    /// Concatenates the bytes of the tokens; throws on an id outside the vocabulary.
     public func decode(_ ids: [Int32]) throws -> String {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(ids.count * 4)

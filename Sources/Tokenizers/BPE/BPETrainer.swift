@@ -45,7 +45,8 @@ public struct BPETrainer: Sendable {
         }
         var words = Self.countWords(text)
         var tokens: [[UInt8]] = (0..<256).map { [UInt8($0)] }
-        var idForToken: [[UInt8]: Int32] = Dictionary(uniqueKeysWithValues: tokens.enumerated().map { ($0.element, Int32($0.offset)) })
+        var idForToken: [[UInt8]: Int32] = [:]
+        for (id, token) in tokens.enumerated() { idForToken[token] = Int32(id) }
         var mergePairs: [(Int32, Int32)] = []
         var mergedPairs = Set<UInt64>()
 
@@ -113,7 +114,11 @@ public struct BPETrainer: Sendable {
         }
 
         let standIns = tokens.map { ByteLevelMapping.tokenString(for: $0) }
-        let vocabulary = Dictionary(uniqueKeysWithValues: standIns.enumerated().map { ($0.element, Int32($0.offset)) })
+        var vocabulary: [String: Int32] = [:]
+        for (id, token) in standIns.enumerated() where vocabulary.updateValue(Int32(id), forKey: token) != nil {
+            // Unreachable: distinct byte strings have distinct stand-in spellings.
+            throw TokenizerError.invalidTraining("two tokens spell \"\(token)\"")
+        }
         return try BPETokenizer(vocabulary: vocabulary,
                                 merges: mergePairs.map { (standIns[Int($0.0)], standIns[Int($0.1)]) },
                                 source: "trained BPE")
@@ -144,6 +149,13 @@ public struct BPETrainer: Sendable {
         for range in GPT2PreTokenizer.pieceRanges(bytes) { counts[bytes[range], default: 0] += 1 }
         let sorted = counts.sorted { $0.key.lexicographicallyPrecedes($1.key) }
         return (sorted.map { $0.key.map { Int32($0) } }, sorted.map(\.value))
+    }
+}
+
+extension BPETrainer {
+    /// Trains with the default settings (pairs seen at least twice) up to `vocabularySize` ids.
+    public static func train(text: String, vocabularySize: Int) throws -> BPETokenizer {
+        try BPETrainer(vocabularySize: vocabularySize).train(text: text)
     }
 }
 

@@ -7,16 +7,13 @@
 public enum ByteLevelMapping {
     /// `characterForByte[b]` is the stand-in scalar for byte `b` (e.g. space → "Ġ", U+0120).
     public static let characterForByte: [Unicode.Scalar] = {
-        var printable = Array(UInt32(0x21)...UInt32(0x7E)) + Array(UInt32(0xA1)...UInt32(0xAC)) + Array(UInt32(0xAE)...UInt32(0xFF))
-        var table = [UInt32](repeating: 0, count: 256)
-        for byte in printable { table[Int(byte)] = byte }
+        let printable = Set(Array(0x21...0x7E) + Array(0xA1...0xAC) + Array(0xAE...0xFF))
         var next: UInt32 = 256
-        for byte in 0..<256 where !printable.contains(UInt32(byte)) {
-            table[byte] = next
-            next += 1
+        return (0..<256).map { byte in
+            if printable.contains(byte) { return Unicode.Scalar(UInt8(byte)) }
+            defer { next += 1 }
+            return Unicode.Scalar(next)!  // at most U+0143, always a valid scalar
         }
-        printable.removeAll()
-        return table.map { Unicode.Scalar($0)! }
     }()
 
     /// The byte a stand-in scalar represents, or nil for scalars outside the table.

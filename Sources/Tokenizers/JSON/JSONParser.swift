@@ -58,7 +58,9 @@ struct JSONParser {
     mutating func parseObject(depth: Int) throws(JSONSyntaxError) -> JSONValue {
         position += 1
         var pairs: [(String, JSONValue)] = []
-        var seen = Set<String>()
+        // Keys compare by bytes: Swift's String == is canonical equivalence, which would call
+        // U+0300 and U+0340 (both combining grave) the same key.
+        var seen = Set<[UInt8]>()
         skipWhitespace()
         if position < bytes.count, bytes[position] == UInt8(ascii: "}") { position += 1; return .object(pairs) }
         while true {
@@ -66,7 +68,7 @@ struct JSONParser {
             guard position < bytes.count, bytes[position] == UInt8(ascii: "\"") else { throw error("expected a string key") }
             let keyOffset = position
             let key = try parseString()
-            guard seen.insert(key).inserted else {
+            guard seen.insert(Array(key.utf8)).inserted else {
                 throw JSONSyntaxError(offset: keyOffset, reason: "duplicate key \"\(key)\"")
             }
             skipWhitespace()

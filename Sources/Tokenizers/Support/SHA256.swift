@@ -34,7 +34,7 @@ public struct SHA256Hasher: Sendable {
         }
     }
 
-    /// Pads, processes the last block(s) and returns the 32-byte digest.
+    /// Pads, processes the last block(s) and returns the 32-byte digest. Call it once.
     public mutating func finalize() -> [UInt8] {
         let messageBits = (totalBytes + UInt64(pending.count)) &* 8
         var tail = pending
