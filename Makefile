@@ -94,7 +94,8 @@ check-resume: build
 	scripts/check_resume.sh
 
 # The slow end-to-end checks, kept out of `make test`.
-check-slow: check-resume
+check-slow: data check-resume
+	ALAMBIQUE_CORPUS_DIR=$(CURDIR)/data/shakespeare $(SWIFT) test $(CPU_FLAGS) --filter CorpusRoundTripTests
 
 clean:
 	rm -rf .build

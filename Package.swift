@@ -14,6 +14,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         // System libraries.
@@ -31,10 +32,12 @@ let package = Package(
         .target(name: "Distill", dependencies: ["Models", "Store"]),
         // Evaluate gains Models, Store and Compress with the comparison runner (issue 7).
         .target(name: "Evaluate", dependencies: ["Models"]),
+        // Lab grows into the experiment runner (issue 7); today it reads training configs.
+        .target(name: "Lab", dependencies: ["Distill", .product(name: "Yams", package: "Yams")]),
 
         // The command-line tool: parse, call a library, print.
         .executableTarget(name: "alambique", dependencies: [
-            "Autodiff", "NN", "Models", "Store", "Distill", "Evaluate", "Tokenizers",
+            "Autodiff", "NN", "Models", "Store", "Distill", "Evaluate", "Tokenizers", "Lab",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -46,5 +49,6 @@ let package = Package(
         .testTarget(name: "StoreTests", dependencies: ["Store", "Models"]),
         .testTarget(name: "DistillTests", dependencies: ["Distill"]),
         .testTarget(name: "EvaluateTests", dependencies: ["Evaluate"]),
+        .testTarget(name: "LabTests", dependencies: ["Lab"]),
     ]
 )

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Distill
 import Foundation
+import Lab
 import Models
 import Store
 import Tokenizers
@@ -14,57 +15,74 @@ struct Train: ParsableCommand {
         Evaluates on 800 fixed validation windows every --eval-every steps, saves a resumable checkpoint every \
         --checkpoint-every steps (atomically), and appends the curve to <out>/metrics.jsonl.
 
+        A YAML file (--config) can set the model, the tokenizer and any recipe field (snake_case, e.g. \
+        learning_rate); flags given on the command line override it.
+
         Example: alambique train --preset teacher-small --tokenizer char --steps 1500 --eval-every 250 --seed 1
         """)
 
     @OptionGroup var global: GlobalOptions
-    @Option(help: "Model size: \(GPTConfig.presetNames.joined(separator: ", ")).") var preset = "teacher-small"
-    @Option(help: "char, byte, bpe-N (trained on the training split and cached) or a tokenizer.json path.") var tokenizer = "char"
+    @Option(help: "A YAML training config (model, tokenizer, training: recipe fields); flags override it.") var config: String?
+    @Option(help: "Model size: \(GPTConfig.presetNames.joined(separator: ", ")) (default teacher-small).") var preset: String?
+    @Option(help: "char, byte, bpe-N (trained on the training split and cached) or a tokenizer.json path (default char).") var tokenizer: String?
     @Option(help: "Role in the model name (default: from the preset: teacher or student).") var role: String?
     @Option(help: "Output checkpoint directory (default: checkpoints/<model name>).") var out: String?
     @Option(help: "Data directory (the corpus is fetched there when missing).") var data = "data"
     @Flag(help: "Continue the run saved in --out from its last checkpoint (same settings).") var resume = false
     @Flag(help: "Start over even if --out already holds a checkpoint.") var force = false
 
-    @Option(help: "Optimizer steps.") var steps = 1500
-    @Option(help: "Evaluate every N steps.") var evalEvery = 250
-    @Option(help: "Save a resumable checkpoint every N steps (0: only at the end).") var checkpointEvery = 250
-    @Option(help: "Windows per batch.") var batchSize = 16
-    @Option(help: "Peak learning rate.") var lr: Float = 1e-3
-    @Option(help: "Final learning rate of the cosine decay.") var minLr: Float = 1e-4
-    @Option(help: "Linear warmup steps.") var warmup = 100
-    @Option(help: "AdamW weight decay on matrices.") var weightDecay: Float = 0.1
-    @Option(help: "Clip gradients to this global norm.") var gradClip: Float = 1.0
-    @Option(help: "Dropout probability (0: none).") var dropout: Float = 0
-    @Option(help: "Seed for initialisation, data order and dropout.") var seed: UInt64 = 1
+    @Option(help: "Optimizer steps (default 1500).") var steps: Int?
+    @Option(help: "Evaluate every N steps (default 250).") var evalEvery: Int?
+    @Option(help: "Save a resumable checkpoint every N steps; 0: only at the end (default 250).") var checkpointEvery: Int?
+    @Option(help: "Windows per batch (default 16).") var batchSize: Int?
+    @Option(help: "Peak learning rate (default 1e-3).") var lr: Float?
+    @Option(help: "Final learning rate of the cosine decay (default 1e-4).") var minLr: Float?
+    @Option(help: "Linear warmup steps (default 100).") var warmup: Int?
+    @Option(help: "AdamW weight decay on matrices (default 0.1).") var weightDecay: Float?
+    @Option(help: "Clip gradients to this global norm (default 1.0).") var gradClip: Float?
+    @Option(help: "Dropout probability (default 0).") var dropout: Float?
+    @Option(help: "Seed for initialisation, data order and dropout (default 1).") var seed: UInt64?
 
     func validate() throws {
-        guard GPTConfig.presetNames.contains(preset) else {
+        if let preset, !GPTConfig.presetNames.contains(preset) {
             throw ValidationError("--preset must be one of \(GPTConfig.presetNames.joined(separator: ", ")), got \(preset)")
         }
         guard !(resume && force) else { throw ValidationError("--resume and --force contradict each other") }
-        try recipe.validate()
     }
 
-    var recipe: TrainingRecipe {
-        var r = TrainingRecipe()
-        r.steps = steps; r.evalEvery = evalEvery; r.checkpointEvery = checkpointEvery; r.batchSize = batchSize
-        r.learningRate = lr; r.minimumLearningRate = minLr; r.warmupSteps = warmup; r.weightDecay = weightDecay
-        r.gradientClip = gradClip; r.seed = seed
+    /// Defaults, then the config file, then the flags given.
+    func recipe(from file: TrainingConfigFile?) -> TrainingRecipe {
+        var r = file?.recipe ?? TrainingRecipe()
+        if let steps { r.steps = steps }
+        if let evalEvery { r.evalEvery = evalEvery }
+        if let checkpointEvery { r.checkpointEvery = checkpointEvery }
+        if let batchSize { r.batchSize = batchSize }
+        if let lr { r.learningRate = lr }
+        if let minLr { r.minimumLearningRate = minLr }
+        if let warmup { r.warmupSteps = warmup }
+        if let weightDecay { r.weightDecay = weightDecay }
+        if let gradClip { r.gradientClip = gradClip }
+        if let seed { r.seed = seed }
         return r
     }
 
     func run() throws {
         try global.apply()
+        let file = try config.map { try TrainingConfigFile(contentsOf: URL(fileURLWithPath: $0)) }
+        let recipe = recipe(from: file)
+        try recipe.validate()
+        let preset = self.preset ?? file?.preset ?? "teacher-small"
+        let tokenizerSpec = self.tokenizer ?? file?.tokenizer ?? "char"
         let corpus = try CorpusTokenization.loadCorpus(data: data)
-        let tokenizer = try CorpusTokenization.build(self.tokenizer, corpus: corpus, data: data) { printError($0) }
+        let tokenizer = try CorpusTokenization.build(tokenizerSpec, corpus: corpus, data: data) { printError($0) }
         printError("tokenizing the corpus (\(tokenizer.kind.rawValue), \(tokenizer.vocabularySize) tokens)…")
         let train = try tokenizer.encode(corpus.train), validation = try tokenizer.encode(corpus.validation)
-        var config = try GPTConfig.preset(preset, vocabularySize: tokenizer.vocabularySize)
-        config.dropout = dropout
+        var config = try file?.modelConfig(preset: preset, vocabularySize: tokenizer.vocabularySize, source: self.config!)
+            ?? GPTConfig.preset(preset, vocabularySize: tokenizer.vocabularySize)
+        if let dropout { config.dropout = dropout }
         try config.validate()
-        let role = self.role ?? (preset.hasPrefix("teacher") ? "teacher" : preset.hasPrefix("student") ? "student" : "model")
-        let tokenizerLabel = self.tokenizer.hasSuffix(".json") ? tokenizer.kind.rawValue : self.tokenizer
+        let role = self.role ?? file?.role ?? (preset.hasPrefix("teacher") ? "teacher" : preset.hasPrefix("student") ? "student" : "model")
+        let tokenizerLabel = tokenizerSpec.hasSuffix(".json") ? tokenizer.kind.rawValue : tokenizerSpec
         let name = CheckpointInfo.modelName(corpus: "shakespeare", role: role, parameters: config.parameterCount,
                                             context: config.contextLength, tokenizer: tokenizerLabel, format: "F32")
         let directory = URL(fileURLWithPath: out ?? "checkpoints/\(name)")
