@@ -57,6 +57,19 @@ struct SafeTensorsRejectionTests {
               ["missing field \"data_offsets\""]),
         .with(header: #"{"__metadata__":{"n":3}}"#, data: [], "non-string metadata", .invalidField,
               ["\"__metadata__\" key \"n\" must be a string, found a number"]),
+        .with(header: #"{"__metadata__":{"k":"1","k":"2"}}"#, data: [], "repeated metadata key", .invalidField,
+              ["\"__metadata__\" key \"k\" appears more than once"]),
+        .with(header: #"{"a":{"dtype":"U8","shape":[1],"dtype":"U8","data_offsets":[0,1]}}"#, data: [0],
+              "repeated tensor field", .invalidField, ["\"a\"", "field \"dtype\" appears more than once"]),
+        // Offsets are read as exact integers, never rounded through Double (2^53 + 1 survives).
+        .with(header: #"{"a":{"dtype":"U8","shape":[1],"data_offsets":[0,9007199254740993]}}"#, data: [0],
+              "offset above 2^53", .offsetsOutOfRange, ["[0, 9007199254740993)"]),
+        .with(header: #"{"a":{"dtype":"U8","shape":[1],"data_offsets":[0,18446744073709551616]}}"#, data: [0],
+              "offset beyond 64 bits", .invalidField, ["\"data_offsets\" must hold integers, found 18446744073709551616"]),
+        .with(header: String(repeating: "[", count: 65) + String(repeating: "]", count: 65), data: [],
+              "nesting deeper than 64", .invalidHeaderJSON, ["not valid JSON at byte 64", "nesting deeper than 64 levels"]),
+        .with(header: String(repeating: "[", count: 64) + String(repeating: "]", count: 64), data: [],
+              "nesting 64 deep parses", .invalidHeaderJSON, ["must be a JSON object, found an array"]),
     ]
 
     @Test(arguments: cases)

@@ -4,6 +4,10 @@ import Testing
 
 @Suite("safetensors: round trip and layout")
 struct SafeTensorsTests {
+    @Test func writerEscapesLikeSerdeJSON() {
+        #expect(SafeTensors.jsonString("a\"b\\c\n\u{01}é") == #""a\"b\\c\n\u0001é""#)
+    }
+
     @Test func roundTripsEveryCommonTypeThroughAFile() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }

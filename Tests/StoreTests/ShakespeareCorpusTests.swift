@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Store
+import Tokenizers
 
 @Suite("Shakespeare corpus preparation (no network)")
 struct ShakespeareCorpusTests {
@@ -80,7 +81,7 @@ struct ShakespeareCorpusTests {
         let folder = ShakespeareCorpus.directory(in: dataDirectory)
         let manifest = try CorpusPreparation.write(corpus, to: folder, source: "test")
         #expect(manifest.train.characters == 15 && manifest.validation.characters == 2)
-        #expect(manifest.train.sha256 == SHA256.hexDigest(of: Data("abc\n\nHello\nWorl".utf8)))
+        #expect(manifest.train.sha256 == sha256Hex(Data("abc\n\nHello\nWorl".utf8)))
         #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted() == ["manifest.json", "train.txt", "val.txt"])
 
         #expect(try CorpusPreparation.validatePrepared(in: folder, expectations: Self.fakeExpectations).get() == manifest)

@@ -29,7 +29,8 @@ import Testing
         #expect(throws: JSONSyntaxError.self) { try parseJSON(Array(#"{"a": 1, "a": 2}"#.utf8)) }
     }
 
-    @Test(arguments: [#"{"a": 1"#, #"{"a" 1}"#, "[1, 2,]", "01", "\"\\x\"", "\"\\ud800\"", "[1] 2", "", "{\"a\": tru}", "\"a\u{1}\""])
+    @Test(arguments: [#"{"a": 1"#, #"{"a" 1}"#, "[1, 2,]", "01", "\"\\x\"", "\"\\ud800\"", "[1] 2", "", "{\"a\": tru}", "\"a\u{1}\"",
+                      #"{"a":}"#, #"{"a":1,}"#, "[1 2]", #""unterminated"#, #"{"a":1} x"#, "-", "1.", "1e+", "-01"])
     func rejectsMalformedInput(text: String) {
         #expect(throws: JSONSyntaxError.self) { try parseJSON(Array(text.utf8)) }
     }
@@ -46,5 +47,51 @@ import Testing
 
     @Test func rejectsInvalidUTF8InsideStrings() {
         #expect(throws: JSONSyntaxError.self) { try parseJSON([0x22, 0xFF, 0x22]) }
+    }
+
+    @Test func keepsRepeatedKeysInFileOrderWhenAsked() throws {
+        let text = Array(#"{"a":1,"b":[true,null],"a":"x"}"#.utf8)
+        let value = try parseJSON(text, keepingDuplicateKeys: true)
+        #expect(value == .object([("a", .number("1")), ("b", .array([.bool(true), .null])), ("a", .string("x"))]))
+        #expect(value["a"] == .number("1"))
+        #expect(throws: JSONSyntaxError.self) { try parseJSON(text) }
+    }
+
+    @Test func decodesEveryEscapeAndASurrogatePair() throws {
+        let value = try parseJSON(Array(#"  "q\"\\\/\b\f\n\r\t\u00e9\ud83d\ude00"  "#.utf8))
+        #expect(value == .string("q\"\\/\u{8}\u{C}\n\r\té😀"))
+    }
+
+    /// Numbers keep their text, so integers beyond 2^53 are exact and beyond 64 bits are not integers.
+    @Test func numbersKeepTheirText() throws {
+        let value = try parseJSON(Array("[9007199254740993, 18446744073709551616, -0, 1.50, 2E+3]".utf8))
+        #expect(value == .array(["9007199254740993", "18446744073709551616", "-0", "1.50", "2E+3"].map { .number($0) }))
+        guard case let .array(items) = value else { Issue.record("not an array"); return }
+        #expect(items.map(\.integerValue) == [9_007_199_254_740_993, nil, 0, nil, nil])
+    }
+
+    @Test func unterminatedContainersSaySo() {
+        func reason(_ text: String) -> String? {
+            do { _ = try parseJSON(Array(text.utf8)); return nil } catch { return error.reason }
+        }
+        #expect(reason(#"{"a": {"b": 1"#) == "unterminated object")
+        #expect(reason("[1, [2") == "unterminated array")
+    }
+
+    /// `maximumDepth` counts nested arrays and objects (not the scalars inside them).
+    @Test func nestingLimit() throws {
+        func nested(_ levels: Int) -> [UInt8] {
+            Array((String(repeating: "[", count: levels - 1) + #"{"k":1}"# + String(repeating: "]", count: levels - 1)).utf8)
+        }
+        _ = try parseJSON(nested(64), maximumDepth: 64)
+        do {
+            _ = try parseJSON(nested(65), maximumDepth: 64)
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.offset == 64)
+            #expect(error.reason == "nesting deeper than 64 levels")
+        }
+        _ = try parseJSON(nested(512))
+        #expect(throws: JSONSyntaxError.self) { try parseJSON(nested(513)) }
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import Tokenizers
 
@@ -17,6 +18,41 @@ import Testing
     ])
     func knownDigests(message: String, digest: String) {
         #expect(sha256Hex(Array(message.utf8)) == digest)
+    }
+
+    @Test func knownDigestOfEveryByteValue() {
+        #expect(sha256Hex((0 ..< 1000).map { UInt8($0 % 251) }) == "4e4c294b331f7a2099a379bec34b9f9fc03dc46ab465d998f4d683da53487e6d")
+    }
+
+    /// Data and its slices (the corpus manifest hashes file contents) hash like a copy of their bytes.
+    @Test func dataAndSlicesHashLikeACopy() {
+        let whole = Data((0 ..< 300).map { UInt8($0 % 256) })
+        let slice = whole[100 ..< 250]
+        #expect(sha256Hex(slice) == sha256Hex(Array(slice)))
+        #expect(sha256Hex(whole) == sha256Hex(Array(whole)))
+    }
+
+    /// A sequence without contiguous storage goes through the chunked path (more than one 4 KiB chunk).
+    @Test func nonContiguousSequenceHashesLikeAnArray() {
+        let bytes = (0 ..< 10_000).lazy.map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }
+        #expect(sha256Hex(bytes) == "470b2cd71bff57ce8be0be3fc23df273052c4bb10a1235fddb8f158d6f928546")
+        #expect(sha256Hex(Array(bytes)) == "470b2cd71bff57ce8be0be3fc23df273052c4bb10a1235fddb8f158d6f928546")
+    }
+
+    /// FIPS 180-4's million "a"s, fed in irregular pieces that straddle block boundaries.
+    @Test func millionAsStreamedInIrregularPieces() {
+        let message = [UInt8](repeating: 0x61, count: 1_000_000)
+        let expected = "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0"
+        #expect(sha256Hex(message) == expected)
+        var hasher = SHA256Hasher()
+        var start = 0, length = 1
+        while start < message.count {
+            let end = min(start + length, message.count)
+            hasher.update(message[start ..< end])
+            start = end
+            length = (length * 7 + 3) % 200
+        }
+        #expect(hasher.finalize().map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined() == expected)
     }
 
     @Test func streamingInPiecesEqualsOneShot() {

@@ -1,4 +1,5 @@
 import Foundation
+import Tokenizers
 
 /// The counts a prepared corpus must have; the real ones are `ShakespeareCorpus.expectations`,
 /// tests pass small ones for a fake set of files.
@@ -110,9 +111,9 @@ enum CorpusPreparation {
             source: source, works: corpus.works, characterCount: corpus.characterCount,
             distinctCharacterCount: corpus.distinctCharacterCount,
             train: .init(file: ShakespeareCorpus.trainFileName, characters: corpus.train.unicodeScalars.count,
-                         bytes: trainData.count, sha256: SHA256.hexDigest(of: trainData)),
+                         bytes: trainData.count, sha256: sha256Hex(trainData)),
             validation: .init(file: ShakespeareCorpus.validationFileName, characters: corpus.validation.unicodeScalars.count,
-                              bytes: validationData.count, sha256: SHA256.hexDigest(of: validationData)))
+                              bytes: validationData.count, sha256: sha256Hex(validationData)))
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         try AtomicFile.write(try encoder.encode(manifest) + Data("\n".utf8),
@@ -141,7 +142,7 @@ enum CorpusPreparation {
             guard let data = try? Data(contentsOf: directory.appendingPathComponent(record.file)) else {
                 return .failure(.notFetched(directory: directory.path, missing: record.file))
             }
-            guard data.count == record.bytes, SHA256.hexDigest(of: data) == record.sha256 else {
+            guard data.count == record.bytes, sha256Hex(data) == record.sha256 else {
                 return .failure(.corruptPreparedFiles(directory: directory.path,
                                                       reason: "\(record.file) has \(data.count) bytes or a SHA-256 other than the manifest's"))
             }

@@ -1,4 +1,5 @@
 import Foundation
+import Tokenizers
 
 /// The contents of a safetensors file: its entries (in data order) and its `__metadata__`.
 public struct SafeTensorsFile: Sendable {
@@ -61,6 +62,8 @@ public struct SafeTensorsFile: Sendable {
 public enum SafeTensors {
     /// The largest header accepted, as in the reference implementation (guards against a hostile length).
     public static let maximumHeaderLength = 100_000_000
+    /// How deeply arrays and objects may nest in a header; a valid one nests 3 deep.
+    static let maximumHeaderDepth = 64
 
     /// Reads and validates the file at `url`; the file is memory-mapped when the system allows, and
     /// entries' bytes are slices of it.
@@ -93,11 +96,12 @@ public enum SafeTensors {
                        "header length \(headerLength) runs past the end of the file (\(data.count) bytes, so at most \(data.count - 8))")
         }
         let dataStart = 8 + Int(headerLength)
-        let json: StrictJSON
+        let json: JSONValue
         do {
-            json = try StrictJSONParser.parse(data[8 ..< dataStart])
+            // Repeated keys are kept so that a repeated tensor name is reported as one (below).
+            json = try parseJSON(Array(data[8 ..< dataStart]), keepingDuplicateKeys: true, maximumDepth: maximumHeaderDepth)
         } catch {
-            throw fail(.invalidHeaderJSON, nil, "header is not valid JSON at byte \(error.offset) of the header: \(error.message)")
+            throw fail(.invalidHeaderJSON, nil, "header is not valid JSON at byte \(error.offset) of the header: \(error.reason)")
         }
         guard case .object(let members) = json else {
             throw fail(.invalidHeaderJSON, nil, "header must be a JSON object, found \(json.kindName)")
@@ -107,16 +111,15 @@ public enum SafeTensors {
         var seenNames = Set<String>()
         var layouts: [(entry: SafeTensorsEntry, begin: Int, end: Int)] = []
         let dataLength = data.count - dataStart
-        for member in members {
-            guard seenNames.insert(member.key).inserted else {
-                throw fail(.duplicateName, member.key, "appears more than once in the header")
+        for (name, value) in members {
+            guard seenNames.insert(name).inserted else {
+                throw fail(.duplicateName, name, "appears more than once in the header")
             }
-            if member.key == "__metadata__" {
-                metadata = try decodeMetadata(member.value, fail: fail)
+            if name == "__metadata__" {
+                metadata = try decodeMetadata(value, fail: fail)
                 continue
             }
-            let (dataType, shape, begin, end) = try decodeInfo(member.key, member.value, fail: fail)
-            let name = member.key
+            let (dataType, shape, begin, end) = try decodeInfo(name, value, fail: fail)
             guard begin <= end, end <= dataLength else {
                 throw fail(.offsetsOutOfRange, name,
                            "data_offsets [\(begin), \(end)) are outside the data section of \(dataLength) bytes")
@@ -158,36 +161,36 @@ public enum SafeTensors {
     }
 
     private static func decodeMetadata(
-        _ value: StrictJSON, fail: (SafeTensorsError.Kind, String?, String) -> SafeTensorsError
+        _ value: JSONValue, fail: (SafeTensorsError.Kind, String?, String) -> SafeTensorsError
     ) throws -> [String: String] {
         guard case .object(let pairs) = value else {
             throw fail(.invalidField, nil, "\"__metadata__\" must be an object of strings, found \(value.kindName)")
         }
         var metadata: [String: String] = [:]
-        for pair in pairs {
-            guard case .string(let text) = pair.value else {
-                throw fail(.invalidField, nil, "\"__metadata__\" key \"\(pair.key)\" must be a string, found \(pair.value.kindName)")
+        for (key, value) in pairs {
+            guard case .string(let text) = value else {
+                throw fail(.invalidField, nil, "\"__metadata__\" key \"\(key)\" must be a string, found \(value.kindName)")
             }
-            guard metadata.updateValue(text, forKey: pair.key) == nil else {
-                throw fail(.invalidField, nil, "\"__metadata__\" key \"\(pair.key)\" appears more than once")
+            guard metadata.updateValue(text, forKey: key) == nil else {
+                throw fail(.invalidField, nil, "\"__metadata__\" key \"\(key)\" appears more than once")
             }
         }
         return metadata
     }
 
     private static func decodeInfo(
-        _ name: String, _ value: StrictJSON, fail: (SafeTensorsError.Kind, String?, String) -> SafeTensorsError
+        _ name: String, _ value: JSONValue, fail: (SafeTensorsError.Kind, String?, String) -> SafeTensorsError
     ) throws -> (SafeTensorsDataType, [Int], Int, Int) {
         guard case .object(let fields) = value else {
             throw fail(.invalidField, name, "must be an object with dtype, shape and data_offsets, found \(value.kindName)")
         }
-        var byKey: [String: StrictJSON] = [:]
-        for field in fields {
-            guard byKey.updateValue(field.value, forKey: field.key) == nil else {
-                throw fail(.invalidField, name, "field \"\(field.key)\" appears more than once")
+        var byKey: [String: JSONValue] = [:]
+        for (key, value) in fields {
+            guard byKey.updateValue(value, forKey: key) == nil else {
+                throw fail(.invalidField, name, "field \"\(key)\" appears more than once")
             }
         }
-        func required(_ key: String) throws -> StrictJSON {
+        func required(_ key: String) throws -> JSONValue {
             guard let value = byKey[key] else { throw fail(.invalidField, name, "missing field \"\(key)\"") }
             return value
         }
@@ -213,7 +216,7 @@ public enum SafeTensors {
     }
 
     private static func integers(
-        _ value: StrictJSON, field: String, name: String,
+        _ value: JSONValue, field: String, name: String,
         fail: (SafeTensorsError.Kind, String?, String) -> SafeTensorsError
     ) throws -> [Int] {
         guard case .array(let elements) = value else {
@@ -225,6 +228,20 @@ public enum SafeTensors {
                 throw fail(.invalidField, name, "field \"\(field)\" must hold integers, found \(shown)")
             }
             return integer
+        }
+    }
+}
+
+extension JSONValue {
+    /// A short name of the value's kind, for error messages ("found an array").
+    fileprivate var kindName: String {
+        switch self {
+        case .object: "an object"
+        case .array: "an array"
+        case .string: "a string"
+        case .number: "a number"
+        case .bool: "a boolean"
+        case .null: "null"
         }
     }
 }

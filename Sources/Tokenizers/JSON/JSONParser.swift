@@ -10,8 +10,17 @@ public struct JSONSyntaxError: Error, Sendable, CustomStringConvertible {
 }
 
 /// Parses one JSON document from UTF-8 bytes, rejecting trailing garbage and duplicate keys.
-public func parseJSON(_ bytes: [UInt8]) throws(JSONSyntaxError) -> JSONValue {
-    var parser = JSONParser(bytes: bytes)
+///
+/// - Parameters:
+///   - keepingDuplicateKeys: when true, an object may repeat a key and every occurrence is kept,
+///     in file order, so that the caller can reject it with its own error (the safetensors reader
+///     reports a repeated tensor name as such). By default a repeated key is a syntax error.
+///   - maximumDepth: how many arrays and objects may nest inside one another (the outermost
+///     counts as 1); deeper input is a syntax error rather than a stack overflow.
+public func parseJSON(
+    _ bytes: [UInt8], keepingDuplicateKeys: Bool = false, maximumDepth: Int = 512
+) throws(JSONSyntaxError) -> JSONValue {
+    var parser = JSONParser(bytes: bytes, keepingDuplicateKeys: keepingDuplicateKeys, maximumDepth: maximumDepth)
     parser.skipWhitespace()
     let value = try parser.parseValue(depth: 0)
     parser.skipWhitespace()
@@ -22,10 +31,15 @@ public func parseJSON(_ bytes: [UInt8]) throws(JSONSyntaxError) -> JSONValue {
 struct JSONParser {
     let bytes: [UInt8]
     var position = 0
+    let keepingDuplicateKeys: Bool
     // Deep nesting could otherwise overflow the stack; tokenizer.json is never deeper than ~6.
-    static let maximumDepth = 512
+    let maximumDepth: Int
 
-    init(bytes: [UInt8]) { self.bytes = bytes }
+    init(bytes: [UInt8], keepingDuplicateKeys: Bool = false, maximumDepth: Int = 512) {
+        self.bytes = bytes
+        self.keepingDuplicateKeys = keepingDuplicateKeys
+        self.maximumDepth = maximumDepth
+    }
 
     func error(_ reason: String) -> JSONSyntaxError { JSONSyntaxError(offset: position, reason: reason) }
 
@@ -33,8 +47,8 @@ struct JSONParser {
         while position < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[position]) { position += 1 }
     }
 
+    /// Parses the value at `position`; `depth` counts the arrays and objects around it.
     mutating func parseValue(depth: Int) throws(JSONSyntaxError) -> JSONValue {
-        guard depth < Self.maximumDepth else { throw error("nesting deeper than \(Self.maximumDepth)") }
         guard position < bytes.count else { throw error("unexpected end of input") }
         switch bytes[position] {
         case UInt8(ascii: "{"): return try parseObject(depth: depth)
@@ -55,7 +69,12 @@ struct JSONParser {
         }
     }
 
+    func checkNesting(depth: Int) throws(JSONSyntaxError) {
+        guard depth < maximumDepth else { throw error("nesting deeper than \(maximumDepth) levels") }
+    }
+
     mutating func parseObject(depth: Int) throws(JSONSyntaxError) -> JSONValue {
+        try checkNesting(depth: depth)
         position += 1
         var pairs: [(String, JSONValue)] = []
         // Keys compare by bytes: Swift's String == is canonical equivalence, which would call
@@ -68,7 +87,7 @@ struct JSONParser {
             guard position < bytes.count, bytes[position] == UInt8(ascii: "\"") else { throw error("expected a string key") }
             let keyOffset = position
             let key = try parseString()
-            guard seen.insert(Array(key.utf8)).inserted else {
+            guard keepingDuplicateKeys || seen.insert(Array(key.utf8)).inserted else {
                 throw JSONSyntaxError(offset: keyOffset, reason: "duplicate key \"\(key)\"")
             }
             skipWhitespace()
@@ -77,7 +96,7 @@ struct JSONParser {
             skipWhitespace()
             pairs.append((key, try parseValue(depth: depth + 1)))
             skipWhitespace()
-            guard position < bytes.count else { throw error("unexpected end of input in an object") }
+            guard position < bytes.count else { throw error("unterminated object") }
             if bytes[position] == UInt8(ascii: ",") { position += 1; continue }
             if bytes[position] == UInt8(ascii: "}") { position += 1; return .object(pairs) }
             throw error("expected ',' or '}'")
@@ -85,6 +104,7 @@ struct JSONParser {
     }
 
     mutating func parseArray(depth: Int) throws(JSONSyntaxError) -> JSONValue {
+        try checkNesting(depth: depth)
         position += 1
         var items: [JSONValue] = []
         skipWhitespace()
@@ -93,7 +113,7 @@ struct JSONParser {
             skipWhitespace()
             items.append(try parseValue(depth: depth + 1))
             skipWhitespace()
-            guard position < bytes.count else { throw error("unexpected end of input in an array") }
+            guard position < bytes.count else { throw error("unterminated array") }
             if bytes[position] == UInt8(ascii: ",") { position += 1; continue }
             if bytes[position] == UInt8(ascii: "]") { position += 1; return .array(items) }
             throw error("expected ',' or ']'")

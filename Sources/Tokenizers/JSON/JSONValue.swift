@@ -12,7 +12,8 @@ public indirect enum JSONValue: Sendable, Equatable {
     case number(String)
     case string(String)
     case array([JSONValue])
-    /// Key–value pairs in file order (duplicate keys are rejected by the parser).
+    /// Key–value pairs in file order (duplicate keys are rejected by the parser unless it is
+    /// asked to keep them; `subscript(key:)` then returns the first).
     case object([(String, JSONValue)])
 
     public static func == (lhs: JSONValue, rhs: JSONValue) -> Bool {
