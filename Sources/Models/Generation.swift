@@ -158,6 +158,7 @@ public final class Generator {
     public func generate(prompt: [Int32], maxNewTokens: Int, options: SamplingOptions = .greedy,
                          overflow: ContextOverflow = .slide(), onToken: (Int32) -> Bool = { _ in true }) throws -> [Int32] {
         try options.validate()
+        Threads.releaseBLASWorkers()  // decoding runs on this thread; spinning BLAS workers would compete
         guard maxNewTokens >= 0 else { throw ModelError("generation: maxNewTokens must be ≥ 0, got \(maxNewTokens)") }
         guard !prompt.isEmpty else { throw ModelError("generation: the prompt is empty; give at least one token") }
         guard prompt.count <= context else {

@@ -13,12 +13,16 @@ public enum Threads {
     /// The thread count in use.
     public static var count: Int { current }
 
-    /// Sets the thread count for our kernels and for OpenBLAS.
+    /// Sets the thread count for our kernels, matrix products included (OpenBLAS itself runs
+    /// on the calling thread; see Kernels/BLAS.swift).
     public static func configure(_ n: Int) throws {
         guard n >= 1 else { throw TensorError("threads: need at least 1, got \(n)") }
         current = n
-        openblas_set_num_threads(Int32(n))
     }
+
+    /// Stops OpenBLAS's spinning workers now: call before single-threaded work that follows
+    /// large matrix products (batch-1 generation), which they would otherwise compete with.
+    public static func releaseBLASWorkers() { OpenBLASWorkers.stop() }
 }
 
 enum System {
@@ -63,6 +67,7 @@ func chunkCount(_ count: Int, minimumPerThread: Int) -> Int {
 @inline(__always)
 func parallelChunks(_ count: Int, chunks: Int, _ body: (_ chunk: Int, _ range: Range<Int>) -> Void) {
     if chunks <= 1 { body(0, 0..<count); return }
+    OpenBLASWorkers.stop()
     withoutActuallyEscaping(body) { body in
         let work = Unchecked(body)
         DispatchQueue.concurrentPerform(iterations: chunks) { i in
@@ -71,13 +76,18 @@ func parallelChunks(_ count: Int, chunks: Int, _ body: (_ chunk: Int, _ range: R
     }
 }
 
-/// Runs `body` with OpenBLAS on one thread, for regions where our own threads each call BLAS
-/// on small matrices (attention heads): nested BLAS threads would only spin and yield.
-func withSingleThreadedBLAS<R>(_ body: () throws -> R) rethrows -> R {
-    guard Threads.count > 1 else { return try body() }
-    openblas_set_num_threads(1)
-    defer { openblas_set_num_threads(Int32(Threads.count)) }
-    return try body()
+/// OpenBLAS's worker threads, used only for large matrix products (Kernels/BLAS.swift). After a
+/// call they spin (sched_yield) for up to ~0.1 s and would take the cores from our own threads:
+/// 15–25% of a training step went to the scheduler. So they are stopped before our threads run;
+/// OpenBLAS starts them again on its next threaded call. Touched only by the thread that runs ops.
+enum OpenBLASWorkers {
+    nonisolated(unsafe) static var running = false
+
+    @inline(__always) static func stop() {
+        guard running else { return }
+        _ = blas_thread_shutdown_()
+        running = false
+    }
 }
 
 /// Elements per thread below which splitting costs more than it saves (memory-bound kernels).

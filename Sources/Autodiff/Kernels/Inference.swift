@@ -167,19 +167,20 @@ public enum InferenceKernels {
 /// decode, measured: sgemv at 2 OpenBLAS threads ~1,000 tok/s, at 1 thread ~2,700; these
 /// kernels ~4,000, or ~2,600 with columns split over 2 threads by concurrentPerform).
 /// Larger ones go to sgemv, which may use every thread.
-private let largeMatrix = 1 << 20
+let largeMatrix = 1 << 20
 
 /// y (n) += Wᵀ·x for W (k, n) row-major, streaming W in memory order: four rows at a time
 /// are folded into y (which stays in L1). Sequential reads keep the prefetchers ahead; at
 /// teacher-small sizes (weights from L3) this beat holding 64 columns of y in registers while
 /// striding down the rows by ~1.5×, and 8 rows at a time by ~1.2×.
 @inline(__always)
-private func transposedProductRow(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>,
-                                  _ y: UnsafeMutablePointer<Float>, k: Int, n: Int) {
+func transposedProductRow(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>,
+                          _ y: UnsafeMutablePointer<Float>, k: Int, n: Int) {
+    let ldw = n
     var i = 0
     while i + 4 <= k {
         let (x0, x1, x2, x3) = (Vec(repeating: x[i]), Vec(repeating: x[i + 1]), Vec(repeating: x[i + 2]), Vec(repeating: x[i + 3]))
-        let r0 = w + i * n, r1 = r0 + n, r2 = r1 + n, r3 = r2 + n
+        let r0 = w + i * ldw, r1 = r0 + ldw, r2 = r1 + ldw, r3 = r2 + ldw
         var j = 0
         while j + 8 <= n {
             var a = y.loadVec(j)
@@ -194,7 +195,7 @@ private func transposedProductRow(_ x: UnsafePointer<Float>, _ w: UnsafePointer<
         i += 4
     }
     while i < k {  // the last k mod 4 rows
-        let r = w + i * n
+        let r = w + i * ldw
         for j in 0..<n { y[j] += x[i] * r[j] }
         i += 1
     }

@@ -20,14 +20,14 @@ extension Tensor {
         let out = Tensor.empty([b, t, c])                 // (B, T, C)
         let probabilities = Tensor.empty([b, heads, t, t]) // (B, H, T, T)
         let (pqkv, po, pp) = (Unchecked(data), Unchecked(out.data), Unchecked(probabilities.data))
-        withSingleThreadedBLAS { parallelRanges(b * heads, minimumPerThread: 1) { r in
+        parallelRanges(b * heads, minimumPerThread: 1) { r in
             for bh in r {
                 let (bi, h) = (bh / heads, bh % heads)
                 let q = pqkv.value + bi * t * c3 + h * d, k = q + c, v = q + 2 * c
                 let p = pp.value + bh * t * t
                 // S = scale · Q Kᵀ  (T, T)
                 sgemm(transposeA: false, transposeB: true, m: t, n: t, k: d, alpha: scale,
-                      q, lda: c3, k, ldb: c3, beta: 0, p, ldc: t)
+                      q, lda: c3, k, ldb: c3, beta: 0, p, ldc: t, parallel: false)
                 // Causal softmax: row i attends to 0…i; the rest is exactly 0.
                 for i in 0..<t {
                     let row = p + i * t
@@ -36,15 +36,15 @@ extension Tensor {
                 }
                 // out_h = P V  (T, D), written into its head's columns of (B, T, C)
                 sgemm(transposeA: false, transposeB: false, m: t, n: d, k: t,
-                      p, lda: t, v, ldb: c3, beta: 0, po.value + bi * t * c + h * d, ldc: c)
+                      p, lda: t, v, ldb: c3, beta: 0, po.value + bi * t * c + h * d, ldc: c, parallel: false)
             }
-        } }
+        }
         return out.recorded("causalSelfAttention", [self]) { [self] _, g in
             let (pdqkv, pg, pp) = (Unchecked(gradBuffer()), Unchecked(g.data), Unchecked(probabilities.data))
             let chunks = chunkCount(b * heads, minimumPerThread: 1)
             let scratch = Tensor.empty([chunks, t, t])   // dP then dS, one (T, T) per thread
             let ps = Unchecked(scratch.data)
-            withSingleThreadedBLAS { parallelChunks(b * heads, chunks: chunks) { chunk, r in
+            parallelChunks(b * heads, chunks: chunks) { chunk, r in
                 let ds = ps.value + chunk * t * t
                 for bh in r {
                     let (bi, h) = (bh / heads, bh % heads)
@@ -54,9 +54,9 @@ extension Tensor {
                     let gOut = pg.value + bi * t * c + h * d
                     // dP = dOut Vᵀ  (T, T);  dV += Pᵀ dOut  (T, D)
                     sgemm(transposeA: false, transposeB: true, m: t, n: t, k: d,
-                          gOut, lda: c, v, ldb: c3, beta: 0, ds, ldc: t)
+                          gOut, lda: c, v, ldb: c3, beta: 0, ds, ldc: t, parallel: false)
                     sgemm(transposeA: true, transposeB: false, m: t, n: d, k: t,
-                          p, lda: t, gOut, ldb: c, beta: 1, dv, ldc: c3)
+                          p, lda: t, gOut, ldb: c, beta: 1, dv, ldc: c3, parallel: false)
                     // dS = scale · P ⊙ (dP − Σ_j dP·P)  (masked entries have P = 0)
                     for i in 0..<t {
                         let (pr, dr) = (p + i * t, ds + i * t)
@@ -67,11 +67,11 @@ extension Tensor {
                     }
                     // dQ += dS K;  dK += dSᵀ Q
                     sgemm(transposeA: false, transposeB: false, m: t, n: d, k: t,
-                          ds, lda: t, k, ldb: c3, beta: 1, dq, ldc: c3)
+                          ds, lda: t, k, ldb: c3, beta: 1, dq, ldc: c3, parallel: false)
                     sgemm(transposeA: true, transposeB: false, m: t, n: d, k: t,
-                          ds, lda: t, q, ldb: c3, beta: 1, dk, ldc: c3)
+                          ds, lda: t, q, ldb: c3, beta: 1, dk, ldc: c3, parallel: false)
                 }
-            } }
+            }
         }
     }
 }

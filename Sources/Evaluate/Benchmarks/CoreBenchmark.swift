@@ -57,10 +57,11 @@ public struct CoreBenchmark {
         for (m, k, n) in CoreBenchmark.matmulShapes {
             let a = try random([m, k]), b = try random([k, n]), c = try Tensor.zeros([m, n])
             let flops = 2.0 * Double(m) * Double(k) * Double(n)
-            let (op, blas) = try pairedMedianSecondsPerCall(runs: runs, minimumSeconds: minimumSeconds, {
+            let (op, blas) = try pairedMedianSecondsPerCall(runs: runs, minimumSeconds: minimumSeconds,
+                                                            settle: Threads.count > 1 ? 0.3 : 0, {
                 _ = try noGrad { try a.matmul(b) }
             }, {
-                directSgemm(m: m, n: n, k: k, a.data, b.data, c.data)
+                withBLASThreads(Threads.count) { directSgemm(m: m, n: n, k: k, a.data, b.data, c.data) }
             })
             let row = CoreBenchmarkResult.MatmulRow(m: m, k: k, n: n, op_gflops: flops / op / 1e9,
                                                     blas_gflops: flops / blas / 1e9, ratio: blas / op)
