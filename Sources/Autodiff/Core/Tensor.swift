@@ -22,11 +22,11 @@ public struct TensorError: Error, CustomStringConvertible, Equatable {
 final class Storage: @unchecked Sendable {
     /// glibc serves large blocks with mmap and gives freed memory back to the kernel, so every
     /// training step (or benchmark call) that allocates its activations again pays page faults
-    /// and the kernel's zeroing — 77K faults in one `bench core`. Blocks up to 64 MB come from
+    /// and the kernel's zeroing — 77K faults in one `bench core`. Blocks up to 32 MB come from
     /// the heap instead, and freed heap memory is kept for reuse.
     private static let tuneAllocator: Void = {
         #if canImport(Glibc)
-        _ = glibcMallopt(-3, 64 << 20)   // M_MMAP_THRESHOLD
+        _ = glibcMallopt(-3, 32 << 20)   // M_MMAP_THRESHOLD (its maximum on 64-bit)
         _ = glibcMallopt(-1, 1 << 30)    // M_TRIM_THRESHOLD
         #endif
     }()
