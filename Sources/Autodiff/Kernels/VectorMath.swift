@@ -9,8 +9,23 @@ typealias Vec = SIMD8<Float>
 func vexp(_ input: Vec) -> Vec {
     // Clamp by masked replacement: SIMD's clamped/pointwiseMin compile to scalar code.
     let low = Vec(repeating: -87.33), high = Vec(repeating: 88.37)
-    var x = input.replacing(with: low, where: input .< low)
+    let underflow = input .< low
+    var x = input.replacing(with: low, where: underflow)
     x.replace(with: high, where: x .> high)
+    return vexpCore(x, underflow: underflow)
+}
+
+/// e^x for x ≤ 0 (softmax after subtracting the row maximum): no upper clamp needed.
+@inline(__always)
+func vexpNonPositive(_ input: Vec) -> Vec {
+    let low = Vec(repeating: -87.33)
+    let underflow = input .< low
+    return vexpCore(input.replacing(with: low, where: underflow), underflow: underflow)
+}
+
+/// e^x for x already in [−87.33, 88.37]; lanes flagged `underflow` give exactly 0.
+@inline(__always)
+func vexpCore(_ x: Vec, underflow: SIMDMask<SIMD8<Int32>>) -> Vec {
     // n = round(x / ln2) via the 1.5·2^23 trick (no float→int conversion instruction needed).
     let magic = Vec(repeating: 12582912)
     let t = x * 1.44269504088896341 + magic
@@ -29,7 +44,7 @@ func vexp(_ input: Vec) -> Vec {
     // 2^n: put n + 127 in the exponent field.
     let bits = unsafeBitCast(t, to: SIMD8<Int32>.self) &- unsafeBitCast(magic, to: SIMD8<Int32>.self)
     let scale = unsafeBitCast((bits &+ 127) &<< 23, to: Vec.self)
-    return (er * scale).replacing(with: 0, where: input .< -87.33)
+    return (er * scale).replacing(with: 0, where: underflow)
 }
 
 /// tanh for 8 lanes: an odd rational approximation p(x)/q(x) on [−7.905, 7.905] (Eigen's

@@ -10,7 +10,7 @@ func rowMaxAndLogSumExp(_ x: UnsafeMutablePointer<Float>, _ n: Int, scale: Float
     var acc = Vec.zero
     let mv = Vec(repeating: m), sv = Vec(repeating: scale)
     var i = 0
-    while i + 8 <= n { acc += vexp(x.loadVec(i) * sv - mv); i += 8 }
+    while i + 8 <= n { acc += vexpNonPositive(x.loadVec(i) * sv - mv); i += 8 }
     var s = acc.sum()
     while i < n { s += fastExp(x[i] * scale - m); i += 1 }
     return (m, logf(s))
@@ -23,7 +23,7 @@ func softmaxRow(_ x: UnsafeMutablePointer<Float>, _ y: UnsafeMutablePointer<Floa
     let mv = Vec(repeating: m), sv = Vec(repeating: scale)
     var acc = Vec.zero
     var i = 0
-    while i + 8 <= n { let e = vexp(x.loadVec(i) * sv - mv); y.storeVec(e, i); acc += e; i += 8 }
+    while i + 8 <= n { let e = vexpNonPositive(x.loadVec(i) * sv - mv); y.storeVec(e, i); acc += e; i += 8 }
     var s = acc.sum()
     while i < n { y[i] = fastExp(x[i] * scale - m); s += y[i]; i += 1 }
     let inverse = 1 / s
@@ -37,7 +37,7 @@ func accumulateSoftmaxRow(_ t: UnsafeMutablePointer<Float>, _ x: UnsafeMutablePo
                           scale: Float, max m: Float, logSum: Float, factor: Float) {
     let sv = Vec(repeating: scale), mv = Vec(repeating: m), lv = Vec(repeating: logSum), fv = Vec(repeating: factor)
     var i = 0
-    while i + 8 <= n { t.storeVec(t.loadVec(i) + fv * vexp((x.loadVec(i) * sv - mv) - lv), i); i += 8 }
+    while i + 8 <= n { t.storeVec(t.loadVec(i) + fv * vexpNonPositive((x.loadVec(i) * sv - mv) - lv), i); i += 8 }
     while i < n { t[i] += factor * fastExp((x[i] * scale - m) - logSum); i += 1 }
 }
 
