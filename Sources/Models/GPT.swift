@@ -144,11 +144,6 @@ public final class CausalSelfAttention: Module {
         _projection.wrappedValue = try Linear(inFeatures: c, outFeatures: c,
                                               std: 0.02 / Float(2 * config.layers).squareRoot(), rng: &rng)
     }
-
-    /// (B, T, C) → (B, T, C)
-    func callAsFunction(_ x: Tensor) throws -> Tensor {
-        try projection(qkv(x).causalSelfAttention(heads: heads))
-    }
 }
 
 /// The position-wise MLP: C → 4C → GELU → C.
@@ -216,6 +211,15 @@ public final class GPT: Module {
 
     /// Logits for every position: ids (B, T) → (B, T, V).
     public func callAsFunction(_ ids: IndexTensor) throws -> Tensor {
+        let x = try transformer.finalNorm(hiddenStates(ids))                     // (B, T, C)
+        return try x.matmul(transformer.wte.weight, transposeB: true)             // (B, T, V)
+    }
+
+    /// The residual stream after the last block, before ln_f: ids (B, T) → (B, T, C).
+    /// `inspectQKV` sees each layer's q|k|v projection (B, T, 3C) — generation's prefill copies
+    /// the keys and values into its cache from there.
+    public func hiddenStates(_ ids: IndexTensor,
+                             inspectQKV: ((_ layer: Int, _ qkv: Tensor) throws -> Void)? = nil) throws -> Tensor {
         guard ids.shape.count == 2, ids.shape[1] >= 1 else {
             throw ModelError("GPT: expected token ids of shape (B, T), got \(ids.shape)")
         }
@@ -226,12 +230,14 @@ public final class GPT: Module {
         let positions = try transformer.wpe.weight.sliced(axis: 0, 0..<t)          // (T, C)
         var x = try transformer.wte(ids) + positions                              // (B, T, C)
         x = try dropout(x)
-        for block in transformer.h {
-            x = try x + dropout(block.attn(block.attentionNorm(x)))               // (B, T, C)
+        for (layer, block) in transformer.h.enumerated() {
+            let qkv = try block.attn.qkv(block.attentionNorm(x))                  // (B, T, 3C)
+            try inspectQKV?(layer, qkv)
+            let attention = try block.attn.projection(qkv.causalSelfAttention(heads: block.attn.heads))
+            x = try x + dropout(attention)                                        // (B, T, C)
             x = try x + dropout(block.mlp(block.mlpNorm(x)))                      // (B, T, C)
         }
-        x = try transformer.finalNorm(x)
-        return try x.matmul(transformer.wte.weight, transposeB: true)             // (B, T, V)
+        return x
     }
 
     /// Mean next-token cross-entropy of ids (B, T) against targets (B, T).

@@ -296,22 +296,18 @@ public final class Generator {
         return UnsafeBufferPointer(start: logitsBuffer, count: vocabulary)
     }
 
-    /// The prompt through the batched forward (the model's own layers, no grad) into an empty
-    /// cache: keys and values are copied out of each block's qkv, x keeps the last row.
+    /// The prompt through the model's own batched forward (no grad) into an empty cache: keys
+    /// and values are copied out of each block's qkv, x keeps the last row of the stream.
     private func prefillBatched(_ prompt: [Int32]) throws {
-        let n = prompt.count, trunk = model.transformer
+        let (n, c, cache) = (prompt.count, c, cache)
         try noGrad {
             let ids = try IndexTensor(shape: [1, n], values: prompt)
-            var stream = try trunk.wte(ids) + trunk.wpe.weight.sliced(axis: 0, 0..<n)        // (1, T, C)
-            for (layer, block) in trunk.h.enumerated() {
-                let qkvRows = try block.attn.qkv(block.attentionNorm(stream))               // (1, T, 3C)
+            let stream = try model.hiddenStates(ids) { layer, qkv in                            // qkv (1, T, 3C)
                 for row in 0..<n {
-                    (cache.keys(layer) + row * c).update(from: qkvRows.data + row * 3 * c + c, count: c)
-                    (cache.values(layer) + row * c).update(from: qkvRows.data + row * 3 * c + 2 * c, count: c)
+                    (cache.keys(layer) + row * c).update(from: qkv.data + row * 3 * c + c, count: c)
+                    (cache.values(layer) + row * c).update(from: qkv.data + row * 3 * c + 2 * c, count: c)
                 }
-                stream = try stream + block.attn.projection(qkvRows.causalSelfAttention(heads: heads)) // (1, T, C)
-                stream = try stream + block.mlp(block.mlpNorm(stream))                       // (1, T, C)
-            }
+            }                                                                                    // (1, T, C)
             x.update(from: stream.data + (n - 1) * c, count: c)
         }
         cache.count = n
