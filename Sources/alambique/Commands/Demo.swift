@@ -3,8 +3,8 @@ import Evaluate
 
 struct Demo: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Train a small MLP on two spirals with the autodiff core and watch the loss fall.",
-        discussion: "The stand-in for the full pipeline (teacher → logits → student) until it lands.")
+        abstract: "A 10-second sanity check of the autodiff core: an MLP learns two spirals.",
+        discussion: "The lab's demo proper is `make demo` (fetch the corpus, train a teacher, generate).")
 
     @OptionGroup var global: GlobalOptions
     @Option(help: "Training steps.") var steps = 600
