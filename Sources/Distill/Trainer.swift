@@ -149,7 +149,10 @@ public final class Trainer {
                 windowStart = Date()  // the throughput window measures training only
                 windowTokens = 0
             }
-            if step == recipe.steps { break }
+            if step == recipe.steps {
+                try checkpoint(self)  // the last checkpoint follows the final evaluation
+                break
+            }
             let lr = recipe.learningRate(at: step)
             let stepStart = Date()
             let loss = try trainStep()
@@ -161,14 +164,14 @@ public final class Trainer {
                                      elapsed_s: elapsedSeconds, val_loss: nil))
             if now.timeIntervalSince(lastReport) >= 1 || step == recipe.steps {
                 let rate = Double(windowTokens) / now.timeIntervalSince(windowStart)
-                let remaining = Double((recipe.steps - step) * tokensPerStep) / rate
+                let remaining = Double(recipe.steps - step) * Double(tokensPerStep) / rate
                 progress(String(format: "step %d/%d  loss %.4f  lr %.2e  %.0f tok/s  ETA %@", step, recipe.steps, loss, lr,
                                 rate, formatDuration(remaining)))
                 lastReport = now
                 windowStart = now
                 windowTokens = 0
             }
-            if (recipe.checkpointEvery > 0 && step % recipe.checkpointEvery == 0) || step == recipe.steps {
+            if recipe.checkpointEvery > 0 && step % recipe.checkpointEvery == 0 && step < recipe.steps {
                 try checkpoint(self)
             }
         }

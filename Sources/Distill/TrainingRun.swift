@@ -35,6 +35,9 @@ public struct TrainingRun {
     public var info: CheckpointInfo
 
     public static let metricsFileName = "metrics.jsonl"
+    /// Everything a run directory may hold; `--force` refuses to replace anything else.
+    static let checkpointFileNames: Set = [Checkpoint.configFileName, Checkpoint.modelFileName, Checkpoint.tokenizerFileName,
+                                           Checkpoint.trainerStateFileName, Checkpoint.trainerMomentsFileName, metricsFileName]
 
     public init(directory: URL, config: GPTConfig, recipe: TrainingRecipe, tokenizer: any Tokenizer, info: CheckpointInfo) {
         self.directory = directory
@@ -58,7 +61,11 @@ public struct TrainingRun {
         var resumedFrom: Int?
         if resume {
             guard fileManager.fileExists(atPath: stateFile.path) else {
-                throw ModelError("--resume: \(directory.path) has no \(Checkpoint.trainerStateFileName) to resume from")
+                let parent = directory.deletingLastPathComponent()
+                let leftovers = ((try? fileManager.contentsOfDirectory(atPath: parent.path)) ?? [])
+                    .filter { $0.hasPrefix(directory.lastPathComponent + ".old-") || $0.hasPrefix(directory.lastPathComponent + ".tmp-") }
+                throw ModelError("--resume: \(directory.path) has no \(Checkpoint.trainerStateFileName) to resume from"
+                                 + (leftovers.isEmpty ? "" : "; an interrupted save left \(leftovers.sorted().joined(separator: ", ")) in \(parent.path) — rename the complete one back to resume"))
             }
             let saved = try Checkpoint.readConfig(GPTConfig.self, from: directory)
             guard saved == settings.config else {
@@ -77,8 +84,15 @@ public struct TrainingRun {
             metrics = try readMetrics().filter { $0.step < state.step }
             resumedFrom = state.step
             progress("resuming \(directory.lastPathComponent) at step \(state.step)/\(settings.recipe.steps)")
-        } else if fileManager.fileExists(atPath: directory.path) && !overwrite {
-            throw ModelError("\(directory.path) already exists; use --resume to continue it or --force to start over")
+        } else if fileManager.fileExists(atPath: directory.path) {
+            guard overwrite else {
+                throw ModelError("\(directory.path) already exists; use --resume to continue it or --force to start over")
+            }
+            // --force replaces a checkpoint, never an unrelated folder (e.g. --out checkpoints).
+            let names = try fileManager.contentsOfDirectory(atPath: directory.path)
+            if let foreign = names.sorted().first(where: { !Self.checkpointFileNames.contains($0) }) {
+                throw ModelError("--force: \(directory.path) holds \(foreign), which is not part of a checkpoint; choose another --out")
+            }
         }
         try fileManager.createDirectory(at: directory, withIntermediateDirectories: true)
         try writeMetrics(metrics)  // the live file, truncated to the checkpoint on resume
@@ -87,9 +101,13 @@ public struct TrainingRun {
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         var lastValidation: Float?
+        var bestValidation = metrics.compactMap(\.val_loss).min()
         try trainer.run(record: { record in
             metrics.append(record)
-            if let v = record.val_loss { lastValidation = v }
+            if let v = record.val_loss {
+                lastValidation = v
+                bestValidation = min(bestValidation ?? v, v)
+            }
             // Opened per line: the checkpoint replaces the directory (and this file) under us.
             let handle = try FileHandle(forWritingTo: metricsURL)
             defer { try? handle.close() }
@@ -97,7 +115,7 @@ public struct TrainingRun {
             try handle.write(contentsOf: encoder.encode(record) + Data("\n".utf8))
         }, checkpoint: { trainer in
             let state = TrainerState(step: trainer.step, dataOrderRNG: trainer.dataRNG, dropoutRNG: model.dropoutRNG,
-                                     settingsHash: settings.hash, bestValidationLoss: lastValidation.map(Double.init),
+                                     settingsHash: settings.hash, bestValidationLoss: bestValidation.map(Double.init),
                                      elapsedSeconds: trainer.elapsedSeconds)
             try Checkpoint.save(module: model, config: settings.config, tokenizer: tokenizer, info: info,
                                 trainer: TrainerCheckpoint(state: state, optimizer: trainer.optimizer),
@@ -119,14 +137,23 @@ public struct TrainingRun {
         try metricsData(records).write(to: directory.appendingPathComponent(Self.metricsFileName), options: .atomic)
     }
 
-    /// The records of metrics.jsonl (an absent file is an empty curve).
+    /// The records of metrics.jsonl (an absent file is an empty curve; a torn last line — the
+    /// process died while writing it — is dropped).
     public func readMetrics() throws -> [MetricsRecord] {
         let url = directory.appendingPathComponent(Self.metricsFileName)
-        guard let data = try? Data(contentsOf: url) else { return [] }
-        return try data.split(separator: UInt8(ascii: "\n")).enumerated().map { index, line in
-            do { return try JSONDecoder().decode(MetricsRecord.self, from: Data(line)) } catch {
+        guard FileManager.default.fileExists(atPath: url.path) else { return [] }
+        let data: Data
+        do { data = try Data(contentsOf: url) } catch {
+            throw ModelError("\(url.path): cannot read (\(error.localizedDescription))")
+        }
+        let lines = data.split(separator: UInt8(ascii: "\n"))
+        var records: [MetricsRecord] = []
+        for (index, line) in lines.enumerated() {
+            do { records.append(try JSONDecoder().decode(MetricsRecord.self, from: Data(line))) } catch {
+                if index == lines.count - 1 && data.last != UInt8(ascii: "\n") { break }
                 throw ModelError("\(url.path) line \(index + 1): not a metrics record (\(error))")
             }
         }
+        return records
     }
 }

@@ -51,6 +51,10 @@ public struct GPTConfig: Codable, Equatable, Sendable {
                               ("n_head", heads), ("n_embd", embeddingSize)] where value < 1 {
             throw ModelError("config: \(name) must be at least 1, got \(value)")
         }
+        for (name, value, limit) in [("vocab_size", vocabularySize, 1 << 24), ("n_positions", contextLength, 1 << 16),
+                                     ("n_layer", layers, 1024), ("n_head", heads, 1024), ("n_embd", embeddingSize, 1 << 16)] where value > limit {
+            throw ModelError("config: \(name) is \(value), above this lab's limit of \(limit)")
+        }
         guard embeddingSize % heads == 0 else {
             throw ModelError("config: n_embd (\(embeddingSize)) must be divisible by n_head (\(heads))")
         }

@@ -182,7 +182,7 @@ public final class Generator {
         var rng = RNG(seed: options.seed)
         var logits = try prefill(prompt)
         var output: [Int32] = []
-        output.reserveCapacity(maxNewTokens)
+        output.reserveCapacity(min(maxNewTokens, 4096))  // a huge request must not allocate up front
         for index in 0..<maxNewTokens {
             let next = try sample(logits, options: options, rng: &rng)
             output.append(next)

@@ -88,3 +88,18 @@ import Testing
         }
     }
 }
+
+@Suite("Limits") struct LimitTests {
+    @Test("thread counts outside 1…1024 are errors")
+    func threads() {
+        #expect(throws: TensorError.self) { try Threads.configure(0) }
+        #expect(throws: TensorError.self) { try Threads.configure(3_000_000_000) }
+    }
+
+    @Test("softmax at a huge scale (temperature near 0) is one-hot, not NaN")
+    func tinyTemperature() {
+        var x: [Float] = [1, 2, 3, -1, 0.5, 2.5, 1, 1, 0]
+        x.withUnsafeMutableBufferPointer { InferenceKernels.softmaxInPlace($0.baseAddress!, count: 9, scale: 1e38) }
+        #expect(x == [0, 0, 1, 0, 0, 0, 0, 0, 0], "\(x)")
+    }
+}

@@ -16,7 +16,7 @@ public enum Threads {
     /// Sets the thread count for our kernels, matrix products included (OpenBLAS itself runs
     /// on the calling thread; see Kernels/BLAS.swift).
     public static func configure(_ n: Int) throws {
-        guard n >= 1 else { throw TensorError("threads: need at least 1, got \(n)") }
+        guard n >= 1, n <= 1024 else { throw TensorError("threads: need 1…1024, got \(n)") }
         current = n
     }
 

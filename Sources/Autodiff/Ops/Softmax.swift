@@ -19,13 +19,14 @@ func rowMaxAndLogSumExp(_ x: UnsafeMutablePointer<Float>, _ n: Int, scale: Float
 /// y = softmax(x · scale) for one row (y may alias x): one exp per element, then a scale.
 @inline(__always)
 func softmaxRow(_ x: UnsafeMutablePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int, scale: Float = 1) {
-    let m = rowMax(x, n) * scale
+    // (x − max)·scale, not x·scale − max·scale: a tiny scale (temperature) must not turn both into ∞.
+    let m = rowMax(x, n)
     let mv = Vec(repeating: m), sv = Vec(repeating: scale)
     var acc = Vec.zero
     var i = 0
-    while i + 8 <= n { let e = vexpNonPositive(x.loadVec(i) * sv - mv); y.storeVec(e, i); acc += e; i += 8 }
+    while i + 8 <= n { let e = vexpNonPositive((x.loadVec(i) - mv) * sv); y.storeVec(e, i); acc += e; i += 8 }
     var s = acc.sum()
-    while i < n { y[i] = fastExp(x[i] * scale - m); s += y[i]; i += 1 }
+    while i < n { y[i] = fastExp((x[i] - m) * scale); s += y[i]; i += 1 }
     let inverse = 1 / s
     for j in 0..<n { y[j] *= inverse }
 }

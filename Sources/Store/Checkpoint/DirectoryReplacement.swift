@@ -35,14 +35,22 @@ enum DirectoryReplacement {
     }
 
     private static func moveIntoPlace(_ temporary: URL, destination: URL) throws {
-        // rename(2) onto a missing name is atomic; onto an existing non-empty directory it fails,
-        // so an existing checkpoint is moved aside first (a reader may briefly find no directory,
-        // but never a partial one).
+        // rename(2) onto a missing name is atomic; onto an existing non-empty directory it fails.
         if rename(temporary.path, destination.path) == 0 { return }
         let firstError = errno
         guard firstError == EEXIST || firstError == ENOTEMPTY else {
             throw renameError(destination, step: "rename \(temporary.lastPathComponent) into place", code: firstError)
         }
+        #if os(Linux)
+        // Linux swaps the two directories in one step, so the destination is never missing,
+        // even if the process dies right here; the temporary name then holds the old checkpoint.
+        if linuxRenameExchange(currentDirectory, temporary.path, currentDirectory, destination.path, 2 /* RENAME_EXCHANGE */) == 0 {
+            removeIfSuperseded(temporary, by: destination)
+            return
+        }
+        #endif
+        // Elsewhere (or on a file system without the exchange): move the existing one aside
+        // first; a reader may briefly find no directory, but never a partial one.
         let old = destination.deletingLastPathComponent()
             .appendingPathComponent("\(destination.lastPathComponent).old-\(uniqueSuffix())")
         guard rename(destination.path, old.path) == 0 else {
@@ -53,8 +61,27 @@ enum DirectoryReplacement {
             _ = rename(old.path, destination.path)  // put the previous checkpoint back
             throw renameError(destination, step: "rename \(temporary.lastPathComponent) into place", code: code)
         }
-        try? FileManager.default.removeItem(at: old)
+        removeIfSuperseded(old, by: destination)
     }
+
+    /// Deletes the replaced directory when it was a checkpoint (it holds config.json or
+    /// model.safetensors); anything else — a folder given as the destination by mistake — is
+    /// kept beside the new checkpoint as `<name>.old-*`, never deleted.
+    private static func removeIfSuperseded(_ old: URL, by replacement: URL) {
+        let fileManager = FileManager.default
+        let names = (try? fileManager.contentsOfDirectory(atPath: old.path)) ?? []
+        if names.contains(Checkpoint.configFileName) || names.contains(Checkpoint.modelFileName) {
+            try? fileManager.removeItem(at: old)
+        } else if !old.lastPathComponent.contains(".old-") {
+            let kept = replacement.deletingLastPathComponent()
+                .appendingPathComponent("\(replacement.lastPathComponent).old-\(uniqueSuffix())")
+            _ = rename(old.path, kept.path)
+        }
+    }
+
+    #if os(Linux)
+    private static let currentDirectory: Int32 = -100  // AT_FDCWD
+    #endif
 
     private static func renameError(_ destination: URL, step: String, code: Int32) -> CheckpointError {
         CheckpointError(.writeFailed, path: destination.path, "could not \(step): \(String(cString: strerror(code)))")
@@ -65,3 +92,10 @@ enum DirectoryReplacement {
         "\(ProcessInfo.processInfo.processIdentifier)-\(String(UInt32.random(in: 0 ... .max), radix: 16))"
     }
 }
+
+#if os(Linux)
+/// glibc's renameat2 (not in Swift's Glibc module map).
+@_silgen_name("renameat2")
+private func linuxRenameExchange(_ oldDirectory: Int32, _ oldPath: UnsafePointer<CChar>, _ newDirectory: Int32,
+                                 _ newPath: UnsafePointer<CChar>, _ flags: UInt32) -> Int32
+#endif

@@ -25,6 +25,9 @@ public struct TokenWindows: Sendable {
     /// `batchSize` windows at offsets drawn uniformly from 0..<(count − context − 1) with `rng`
     /// (the PyTorch reference's `torch.randint(len(d) − T − 1, (B,))`).
     public func randomBatch(batchSize: Int, rng: inout RNG) throws -> TokenBatch {
+        guard batchSize >= 1, batchSize <= tokens.count / context else {
+            throw DataError("batch size \(batchSize) is out of range for \(tokens.count) tokens in windows of \(context)")
+        }
         let offsets = (0..<batchSize).map { _ in rng.nextInt(below: tokens.count - context - 1) }
         return try batch(at: offsets)
     }
@@ -33,6 +36,9 @@ public struct TokenWindows: Sendable {
     /// tokens i·T … i·T + T), grouped `batchSize` to a batch, at most `maximumBatches` batches.
     /// With T = 128, B = 16 and 50 batches: the first 102,400 tokens in 800 windows.
     public func validationBatches(batchSize: Int, maximumBatches: Int) throws -> [TokenBatch] {
+        guard batchSize >= 1, batchSize <= tokens.count / context else {
+            throw DataError("validation: batch size \(batchSize) is out of range for \(tokens.count) tokens in windows of \(context)")
+        }
         let stride = batchSize * context
         var batches: [TokenBatch] = []
         var start = 0

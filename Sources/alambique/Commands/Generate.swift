@@ -115,9 +115,15 @@ struct Chat: ParsableCommand {
             emit(prompt)
             var printer = StreamingPrinter(tokenizer: loaded.tokenizer)
             let generationStart = Date()
-            let ids = try loaded.model.generate(prompt: promptIds, maxNewTokens: length, options: options) { id in
-                printer.append(id)
-                return true
+            let ids: [Int32]
+            do {
+                ids = try loaded.model.generate(prompt: promptIds, maxNewTokens: length, options: options) { id in
+                    printer.append(id)
+                    return true
+                }
+            } catch {
+                emit("\n(cannot generate: \(error))\n")
+                continue
             }
             let seconds = Date().timeIntervalSince(generationStart)
             emit(String(format: "\n[%d tokens in %.2fs, %.0f tokens/s]\n", ids.count, seconds, Double(ids.count) / max(seconds, 1e-9)))
