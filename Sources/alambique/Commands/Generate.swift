@@ -45,7 +45,12 @@ struct StreamingPrinter {
 struct Generate: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Continue a prompt with a checkpoint (batch 1, KV cache).",
-        discussion: "Example: alambique generate checkpoints/shakespeare-teacher-3.2M-ctx128-char-F32 --prompt 'ROMEO:' --max-new-tokens 300")
+        discussion: """
+        Past the model's context (128 tokens for the presets) the window slides: the last half is kept and \
+        the cache refilled from it once per half-context.
+
+        Example: alambique generate checkpoints/shakespeare-teacher-3.2M-ctx128-char-F32 --prompt 'ROMEO:' --max-new-tokens 300
+        """)
 
     @OptionGroup var global: GlobalOptions
     @Argument(help: "Checkpoint directory.") var checkpoint: String
@@ -67,7 +72,11 @@ struct Generate: ParsableCommand {
         emit(prompt)
         var printer = StreamingPrinter(tokenizer: loaded.tokenizer)
         let generationStart = Date()
-        let ids = try loaded.model.generate(prompt: promptIds, maxNewTokens: maxNewTokens, options: sampling.options) { id in
+        // Past the context, keep the last half and refill the cache once per half-context (as
+        // llama.cpp shifts its context), rather than recomputing T − 1 positions for every token.
+        let overflow = ContextOverflow.slide(keep: max(1, loaded.config.contextLength / 2))
+        let ids = try loaded.model.generate(prompt: promptIds, maxNewTokens: maxNewTokens, options: sampling.options,
+                                            overflow: overflow) { id in
             printer.append(id)
             return true
         }
@@ -117,7 +126,8 @@ struct Chat: ParsableCommand {
             let generationStart = Date()
             let ids: [Int32]
             do {
-                ids = try loaded.model.generate(prompt: promptIds, maxNewTokens: length, options: options) { id in
+                ids = try loaded.model.generate(prompt: promptIds, maxNewTokens: length, options: options,
+                                                overflow: .slide(keep: max(1, loaded.config.contextLength / 2))) { id in
                     printer.append(id)
                     return true
                 }
