@@ -78,6 +78,8 @@ public final class Trainer {
     public var dataRNG: RNG
     /// The next step to run (0 at the start; `recipe.steps` when done).
     public var step = 0
+    /// The model's parameters, walked once (the reflective walk need not run every step).
+    private let parameters: [Tensor]
     /// Wall time spent in earlier sessions of this run (resumed runs continue the clock).
     public var elapsedBefore: Double = 0
     private var sessionStart: Date?
@@ -99,6 +101,7 @@ public final class Trainer {
         optimizer = try AdamW(groups: model.parameterGroups(weightDecay: recipe.weightDecay), learningRate: recipe.learningRate,
                               beta1: recipe.beta1, beta2: recipe.beta2, epsilon: recipe.epsilon)
         dataRNG = RNG(seed: recipe.seed &+ 0xDA7A)
+        parameters = model.parameters()
     }
 
     /// Mean cross-entropy over the fixed validation windows (no gradient, dropout off).
@@ -122,9 +125,9 @@ public final class Trainer {
         guard value.isFinite else {
             throw ModelError("training diverged: loss is \(value) at step \(step)")
         }
-        model.zeroGrad()
+        parameters.forEach { $0.zeroGrad() }
         try loss.backward()
-        clipGradientNorm(model.parameters(), maxNorm: recipe.gradientClip)
+        clipGradientNorm(parameters, maxNorm: recipe.gradientClip)
         optimizer.step()
         step += 1
         return value
