@@ -50,6 +50,16 @@ extension Tensor {
         return g.data
     }
 
+    /// The gradient buffer for a kernel that can overwrite it (BLAS with beta): on first use it is
+    /// allocated without zeroing and beta is 0; afterwards beta is 1 (accumulate). Saves zeroing
+    /// and re-reading every fresh activation gradient.
+    func gradBufferForBLAS() -> (pointer: UnsafeMutablePointer<Float>, beta: Float) {
+        if let g = grad { return (g.data, 1) }
+        let g = Tensor(shape: shape, storage: Storage(count: count, zeroed: false))
+        grad = g
+        return (g.data, 0)
+    }
+
     /// Back-propagates from this scalar: fills `grad` of every tensor that requires it.
     /// Intermediate gradients and the recorded graph are released as they are used.
     public func backward() throws {

@@ -2,6 +2,7 @@
 
 import CBLAS
 import Dispatch
+import Foundation
 
 /// The number of threads kernels use. Set once at start-up (the CLI's `--threads`).
 public enum Threads {
@@ -80,10 +81,41 @@ func parallelChunks(_ count: Int, chunks: Int, _ body: (_ chunk: Int, _ range: R
 /// call they spin (sched_yield) for up to ~0.1 s and would take the cores from our own threads:
 /// 15–25% of a training step went to the scheduler. So they are stopped before our threads run;
 /// OpenBLAS starts them again on its next threaded call. Touched only by the thread that runs ops.
+///
+/// Ops may be called from several threads at once (tests run in parallel; so may a user), and the
+/// thread-count setting is global, so BLAS use is guarded by a readers–writer lock: single-threaded
+/// calls share it; a threaded call and the shutdown hold it alone. A shutdown therefore never runs
+/// under a call, and no single-threaded call runs while the setting is raised.
 enum OpenBLASWorkers {
-    nonisolated(unsafe) static var running = false
+    nonisolated(unsafe) private static var running = false
+    nonisolated(unsafe) private static let lock: UnsafeMutablePointer<pthread_rwlock_t> = {
+        let lock = UnsafeMutablePointer<pthread_rwlock_t>.allocate(capacity: 1)
+        pthread_rwlock_init(lock, nil)
+        return lock
+    }()
+
+    /// Runs a single-threaded BLAS call (shared access).
+    @inline(__always) static func shared<R>(_ body: () throws -> R) rethrows -> R {
+        pthread_rwlock_rdlock(lock)
+        defer { pthread_rwlock_unlock(lock) }
+        return try body()
+    }
+
+    /// Runs `body` with OpenBLAS using `threads` threads (exclusive access); the workers are then
+    /// left running, warm for a following large product, until `stop()`.
+    static func withThreads<R>(_ threads: Int, _ body: () throws -> R) rethrows -> R {
+        pthread_rwlock_wrlock(lock)
+        defer { pthread_rwlock_unlock(lock) }
+        openblas_set_num_threads(Int32(max(1, threads)))
+        defer { openblas_set_num_threads(1) }
+        running = true
+        return try body()
+    }
 
     @inline(__always) static func stop() {
+        guard running else { return }  // a racy peek; decided again under the lock
+        pthread_rwlock_wrlock(lock)
+        defer { pthread_rwlock_unlock(lock) }
         guard running else { return }
         _ = blas_thread_shutdown_()
         running = false

@@ -15,9 +15,7 @@ let blasSingleThreaded: Void = { openblas_set_num_threads(1) }()
 /// plain `cblas_sgemm`), then pins it back to one.
 public func withBLASThreads<R>(_ threads: Int, _ body: () throws -> R) rethrows -> R {
     _ = blasSingleThreaded
-    openblas_set_num_threads(Int32(max(1, threads)))
-    defer { openblas_set_num_threads(1) }
-    return try body()
+    return try OpenBLASWorkers.withThreads(threads, body)
 }
 
 /// Products below this many multiply-adds run on one thread.
@@ -48,13 +46,14 @@ func sgemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Fl
                           a, lda: lda, b, ldb: ldb, beta: beta, c, ldc: ldc)
             }
         }
-        OpenBLASWorkers.running = true
         return
     }
     let chunks = parallel ? min(Threads.count, m * n * k / parallelMultiplyAdds) : 1
     guard chunks > 1, m > 1 else {
-        sgemmBand(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
-                  a, lda: lda, b, ldb: ldb, beta: beta, c, ldc: ldc)
+        OpenBLASWorkers.shared {
+            sgemmBand(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
+                      a, lda: lda, b, ldb: ldb, beta: beta, c, ldc: ldc)
+        }
         return
     }
     // Split C into row bands (each thread packs all of B, streams its part of A) when it is at
@@ -66,7 +65,7 @@ func sgemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Fl
         let lower = (extent * chunk / chunks) / 16 * 16
         let upper = chunk == chunks - 1 ? extent : (extent * (chunk + 1) / chunks) / 16 * 16
         guard upper > lower else { return }
-        if splitRows {  // rows lower..<upper of C and of op(A)
+        OpenBLASWorkers.shared { if splitRows {  // rows lower..<upper of C and of op(A)
             sgemmBand(transposeA: transposeA, transposeB: transposeB, m: upper - lower, n: n, k: k, alpha: alpha,
                       pa.value + (transposeA ? lower : lower * lda), lda: lda, pb.value, ldb: ldb,
                       beta: beta, pc.value + lower * ldc, ldc: ldc)
@@ -74,7 +73,7 @@ func sgemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Fl
             sgemmBand(transposeA: transposeA, transposeB: transposeB, m: m, n: upper - lower, k: k, alpha: alpha,
                       pa.value, lda: lda, pb.value + (transposeB ? lower * ldb : lower), ldb: ldb,
                       beta: beta, pc.value + lower, ldc: ldc)
-        }
+        } }
     }
 }
 

@@ -40,7 +40,9 @@ extension Tensor {
             }
         }
         return out.recorded("causalSelfAttention", [self]) { [self] _, g in
-            let (pdqkv, pg, pp) = (Unchecked(gradBuffer()), Unchecked(g.data), Unchecked(probabilities.data))
+            // Every head writes its own columns of dQ, dK and dV once: a fresh buffer is overwritten.
+            let (gradQKV, beta) = gradBufferForBLAS()
+            let (pdqkv, pg, pp) = (Unchecked(gradQKV), Unchecked(g.data), Unchecked(probabilities.data))
             let chunks = chunkCount(b * heads, minimumPerThread: 1)
             let scratch = Tensor.empty([chunks, t, t])   // dP then dS, one (T, T) per thread
             let ps = Unchecked(scratch.data)
@@ -56,7 +58,7 @@ extension Tensor {
                     sgemm(transposeA: false, transposeB: true, m: t, n: t, k: d,
                           gOut, lda: c, v, ldb: c3, beta: 0, ds, ldc: t, parallel: false)
                     sgemm(transposeA: true, transposeB: false, m: t, n: d, k: t,
-                          p, lda: t, gOut, ldb: c, beta: 1, dv, ldc: c3, parallel: false)
+                          p, lda: t, gOut, ldb: c, beta: beta, dv, ldc: c3, parallel: false)
                     // dS = scale · P ⊙ (dP − Σ_j dP·P)  (masked entries have P = 0)
                     for i in 0..<t {
                         let (pr, dr) = (p + i * t, ds + i * t)
@@ -67,9 +69,9 @@ extension Tensor {
                     }
                     // dQ += dS K;  dK += dSᵀ Q
                     sgemm(transposeA: false, transposeB: false, m: t, n: d, k: t,
-                          ds, lda: t, k, ldb: c3, beta: 1, dq, ldc: c3, parallel: false)
+                          ds, lda: t, k, ldb: c3, beta: beta, dq, ldc: c3, parallel: false)
                     sgemm(transposeA: true, transposeB: false, m: t, n: d, k: t,
-                          ds, lda: t, q, ldb: c3, beta: 1, dk, ldc: c3, parallel: false)
+                          ds, lda: t, q, ldb: c3, beta: beta, dk, ldc: c3, parallel: false)
                 }
             }
         }

@@ -38,26 +38,30 @@ extension Tensor {
                   a.data + i * sa, lda: ac, b.data + i * sb, ldb: bc, beta: 0, out.data + i * so, ldc: n)
         }
         return out.recorded("matmul", [a, b]) { _, g in
+            // Each batch entry writes its own region of the gradients once, so a fresh buffer
+            // can be overwritten (beta 0) in every region.
+            let (gradA, betaA) = a.requiresGrad ? a.gradBufferForBLAS() : (a.data, 1)
+            let (gradB, betaB) = b.requiresGrad ? b.gradBufferForBLAS() : (b.data, 1)
             for i in 0..<batch {
                 let (pa, pb, pg) = (a.data + i * sa, b.data + i * sb, g.data + i * so)
                 if a.requiresGrad {
-                    let ga = a.gradBuffer() + i * sa
+                    let ga = gradA + i * sa
                     if !transposeA {  // dA (m×k) = dC · op(B)ᵀ
                         sgemm(transposeA: false, transposeB: !transposeB, m: m, n: k, k: n,
-                              pg, lda: n, pb, ldb: bc, beta: 1, ga, ldc: ac)
+                              pg, lda: n, pb, ldb: bc, beta: betaA, ga, ldc: ac)
                     } else {          // dA stored (k×m) = op(B) · dCᵀ
                         sgemm(transposeA: transposeB, transposeB: true, m: k, n: m, k: n,
-                              pb, lda: bc, pg, ldb: n, beta: 1, ga, ldc: ac)
+                              pb, lda: bc, pg, ldb: n, beta: betaA, ga, ldc: ac)
                     }
                 }
                 if b.requiresGrad {
-                    let gb = b.gradBuffer() + i * sb
+                    let gb = gradB + i * sb
                     if !transposeB {  // dB (k×n) = op(A)ᵀ · dC
                         sgemm(transposeA: !transposeA, transposeB: false, m: k, n: n, k: m,
-                              pa, lda: ac, pg, ldb: n, beta: 1, gb, ldc: bc)
+                              pa, lda: ac, pg, ldb: n, beta: betaB, gb, ldc: bc)
                     } else {          // dB stored (n×k) = dCᵀ · op(A)
                         sgemm(transposeA: true, transposeB: transposeA, m: n, n: k, k: m,
-                              pg, lda: n, pa, ldb: ac, beta: 1, gb, ldc: bc)
+                              pg, lda: n, pa, ldb: ac, beta: betaB, gb, ldc: bc)
                     }
                 }
             }
@@ -86,12 +90,14 @@ extension Tensor {
         let inputs = bias.map { [x, weight, $0] } ?? [x, weight]
         return out.recorded("linear", inputs) { _, g in
             if x.requiresGrad {       // dx (rows×in) += g · Wᵀ
+                let (gx, beta) = x.gradBufferForBLAS()
                 sgemm(transposeA: false, transposeB: true, m: rows, n: inFeatures, k: outFeatures,
-                      g.data, lda: outFeatures, weight.data, ldb: outFeatures, beta: 1, x.gradBuffer(), ldc: inFeatures)
+                      g.data, lda: outFeatures, weight.data, ldb: outFeatures, beta: beta, gx, ldc: inFeatures)
             }
             if weight.requiresGrad {  // dW (in×out) += xᵀ · g
+                let (gw, beta) = weight.gradBufferForBLAS()
                 sgemm(transposeA: true, transposeB: false, m: inFeatures, n: outFeatures, k: rows,
-                      x.data, lda: inFeatures, g.data, ldb: outFeatures, beta: 1, weight.gradBuffer(), ldc: outFeatures)
+                      x.data, lda: inFeatures, g.data, ldb: outFeatures, beta: beta, gw, ldc: outFeatures)
             }
             if let bias, bias.requiresGrad {  // db += column sums of g
                 let gb = bias.gradBuffer()
