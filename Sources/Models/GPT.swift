@@ -58,6 +58,11 @@ public struct GPTConfig: Codable, Equatable, Sendable {
         guard embeddingSize % heads == 0 else {
             throw ModelError("config: n_embd (\(embeddingSize)) must be divisible by n_head (\(heads))")
         }
+        // Sizes within the per-field limits can still multiply out beyond memory; say so here
+        // rather than fail inside an allocation.
+        guard parameterCount <= 2_000_000_000 else {
+            throw ModelError("config: \(parameterCount) parameters (\(parameterCount / 250_000_000) GB of Float32) is beyond this lab's limit of 2·10⁹")
+        }
         guard layerNormEpsilon > 0, dropout >= 0, dropout < 1 else {
             throw ModelError("config: layer_norm_epsilon must be > 0 and dropout in [0, 1); got \(layerNormEpsilon), \(dropout)")
         }

@@ -37,6 +37,9 @@ import Testing
         var bad = Self.tiny
         bad.heads = 3
         #expect(throws: ModelError.self) { try GPT(config: bad, seed: 1) }
+        let huge = GPTConfig(vocabularySize: 1 << 20, contextLength: 1024, layers: 64, heads: 64, embeddingSize: 16_384)
+        let error = #expect(throws: ModelError.self) { try GPT(config: huge, seed: 1) }
+        #expect(error?.message.contains("parameters") == true)
     }
 
     @Test("the initial loss is near ln V and the model overfits one batch to near-zero loss")
