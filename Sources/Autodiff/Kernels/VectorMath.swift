@@ -71,7 +71,6 @@ func vtanh(_ input: Vec) -> Vec {
 
 /// Scalar forms built on the SIMD ones so scalar tails give the same values as vector bodies.
 @inline(__always) func fastExp(_ x: Float) -> Float { vexp(Vec(repeating: x))[0] }
-@inline(__always) func fastTanh(_ x: Float) -> Float { vtanh(Vec(repeating: x))[0] }
 
 extension UnsafeMutablePointer where Pointee == Float {
     @inline(__always) func loadVec(_ i: Int) -> Vec {

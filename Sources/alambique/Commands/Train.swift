@@ -77,7 +77,7 @@ struct Train: ParsableCommand {
         let tokenizer = try CorpusTokenization.build(tokenizerSpec, corpus: corpus, data: data) { printError($0) }
         printError("tokenizing the corpus (\(tokenizer.kind.rawValue), \(tokenizer.vocabularySize) tokens)…")
         let train = try tokenizer.encode(corpus.train), validation = try tokenizer.encode(corpus.validation)
-        var config = try file?.modelConfig(preset: preset, vocabularySize: tokenizer.vocabularySize, source: self.config!)
+        var config = try file?.modelConfig(preset: preset, vocabularySize: tokenizer.vocabularySize, source: self.config ?? "config")
             ?? GPTConfig.preset(preset, vocabularySize: tokenizer.vocabularySize)
         if let dropout { config.dropout = dropout }
         try config.validate()
