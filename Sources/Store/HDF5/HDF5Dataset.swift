@@ -5,6 +5,7 @@ import Foundation
 public enum HDF5ElementType: String, Sendable, Equatable, CustomStringConvertible {
     case int32
     case uint16
+    case uint8
     case float32
     /// IEEE half precision; h5py reads it as `float16`.
     case float16
@@ -14,6 +15,7 @@ public enum HDF5ElementType: String, Sendable, Equatable, CustomStringConvertibl
         switch self {
         case .int32, .float32: 4
         case .uint16, .float16: 2
+        case .uint8: 1
         }
     }
 
@@ -24,6 +26,7 @@ public enum HDF5ElementType: String, Sendable, Equatable, CustomStringConvertibl
         switch self {
         case .int32: return h5t_std_i32le()
         case .uint16: return h5t_std_u16le()
+        case .uint8: return h5t_std_u8le()
         case .float32: return h5t_ieee_f32le()
         case .float16: return h5t_make_f16le()
         }
@@ -35,6 +38,7 @@ public enum HDF5ElementType: String, Sendable, Equatable, CustomStringConvertibl
         switch H5Tget_class(fileType) {
         case H5T_INTEGER where size == 4 && H5Tget_sign(fileType) == H5T_SGN_2: self = .int32
         case H5T_INTEGER where size == 2 && H5Tget_sign(fileType) == H5T_SGN_NONE: self = .uint16
+        case H5T_INTEGER where size == 1 && H5Tget_sign(fileType) == H5T_SGN_NONE: self = .uint8
         case H5T_FLOAT where size == 4: self = .float32
         case H5T_FLOAT where size == 2: self = .float16
         default: return nil
@@ -52,6 +56,7 @@ public protocol HDF5Element: BitwiseCopyable {
 
 extension Int32: HDF5Element { public static var hdf5ElementType: HDF5ElementType { .int32 } }
 extension UInt16: HDF5Element { public static var hdf5ElementType: HDF5ElementType { .uint16 } }
+extension UInt8: HDF5Element { public static var hdf5ElementType: HDF5ElementType { .uint8 } }
 extension Float: HDF5Element { public static var hdf5ElementType: HDF5ElementType { .float32 } }
 extension Float16: HDF5Element { public static var hdf5ElementType: HDF5ElementType { .float16 } }
 
@@ -168,6 +173,50 @@ public final class HDF5Dataset: HDF5Object {
         try readRows(0 ..< rowCount(), as: type)
     }
 
+    /// The chunk dimensions, or nil for a contiguous dataset.
+    public func chunkShape() throws -> [Int]? {
+        let operation = "read chunk shape"
+        try requireOpen(operation)
+        let properties = try check(H5Dget_create_plist(identifier), operation)
+        defer { H5Pclose(properties) }
+        guard H5Pget_layout(properties) == H5D_CHUNKED else { return nil }
+        var dimensions = [hsize_t](repeating: 0, count: 32)
+        let rank = try check(H5Pget_chunk(properties, Int32(dimensions.count), &dimensions), operation)
+        return dimensions.prefix(Int(rank)).map { Int($0) }
+    }
+
+    /// The filters in pipeline order, by name (`shuffle`, `gzip-4`, …).
+    public func filterNames() throws -> [String] {
+        let operation = "read filters"
+        try requireOpen(operation)
+        let properties = try check(H5Dget_create_plist(identifier), operation)
+        defer { H5Pclose(properties) }
+        let count = try check(H5Pget_nfilters(properties), operation)
+        return try (0 ..< count).map { index in
+            var flags: UInt32 = 0
+            var valueCount = 8
+            var values = [UInt32](repeating: 0, count: 8)
+            var name = [CChar](repeating: 0, count: 64)
+            var configuration: UInt32 = 0
+            let filter = try check(H5Pget_filter2(properties, UInt32(index), &flags, &valueCount, &values,
+                                                  name.count, &name, &configuration), operation)
+            switch filter {
+            case H5Z_FILTER_DEFLATE: return "gzip-\(valueCount > 0 ? values[0] : 0)"
+            case H5Z_FILTER_SHUFFLE: return "shuffle"
+            default: return String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            }
+        }
+    }
+
+    /// Bytes the dataset's data takes in the file (after compression).
+    public func storageBytes() throws -> Int {
+        try requireOpen("read storage size")
+        return Int(H5Dget_storage_size(identifier))
+    }
+
+    /// Bytes of the data as values in memory (elements × element size).
+    public func logicalBytes() throws -> Int { try shape().reduce(1, *) * elementType.byteSize }
+
     // MARK: - Internals
 
     private func extent() throws -> (current: [Int], maximum: [hsize_t]) {
@@ -210,6 +259,7 @@ public final class HDF5Dataset: HDF5Object {
         switch elementType {
         case .int32: memoryType = h5t_native_int32()
         case .uint16: memoryType = h5t_native_uint16()
+        case .uint8: memoryType = h5t_native_uint8()
         case .float32: memoryType = h5t_native_float()
         case .float16: memoryType = h5t_make_f16le()  // little-endian host: the native half layout
         }

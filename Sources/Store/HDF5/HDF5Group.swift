@@ -87,7 +87,7 @@ public class HDF5Group: HDF5Object {
             let type = try check(H5Dget_type(dataset), operation, object: path)
             defer { H5Tclose(type) }
             guard let elementType = HDF5ElementType(fileType: type) else {
-                throw failure(operation, "element type is not one of int32, uint16, float32, float16", object: path)
+                throw failure(operation, "element type is not one of int32, uint16, uint8, float32, float16", object: path)
             }
             return HDF5Dataset(identifier: dataset, elementType: elementType, parent: self, filePath: filePath, path: path)
         } catch {

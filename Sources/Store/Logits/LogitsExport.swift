@@ -1,0 +1,203 @@
+// Exporting a teacher's soft logits: cut the token stream into windows, run the teacher on batches
+// of them (the caller's `forward`, with no gradient recording), keep the full logits or the top-k
+// plus the log-normaliser, and write them. Writing (float16 conversion, shuffle + gzip inside
+// libhdf5) runs on its own thread, overlapped with the next batch's forward pass.
+// Legend: B batch, T context, V vocabulary, K top-k.
+
+import Dispatch
+import Foundation
+import NN
+
+/// How to cut and store an export.
+public struct LogitsExportSettings: Sendable, Equatable {
+    /// Positions per sequence (T); each window holds T + 1 tokens.
+    public var context: Int
+    /// Tokens between window starts (T: no overlap).
+    public var stride: Int
+    /// Sequences per forward pass.
+    public var batchSize: Int
+    /// Full logits or top-k.
+    public var mode: LogitsMode
+    /// float16 or float32 logits.
+    public var dtype: HDF5ElementType
+    /// Compression, block and shard sizes.
+    public var layout: LogitsLayout
+    /// Export at most this many sequences (the first ones); nil: all.
+    public var maxSequences: Int?
+
+    public init(context: Int, stride: Int? = nil, batchSize: Int = 16, mode: LogitsMode = .topK(32),
+                dtype: HDF5ElementType = .float16, layout: LogitsLayout = LogitsLayout(), maxSequences: Int? = nil) {
+        self.context = context
+        self.stride = stride ?? context
+        self.batchSize = batchSize
+        self.mode = mode
+        self.dtype = dtype
+        self.layout = layout
+        self.maxSequences = maxSequences
+    }
+}
+
+/// What an export did.
+public struct LogitsExportReport: Sendable {
+    /// The files written.
+    public let files: [URL]
+    /// Sequences (N) and positions (N·T) exported.
+    public let sequences: Int
+    public let positions: Int
+    /// Wall time of the whole export and the part spent in the teacher's forward passes.
+    public let seconds: Double
+    public let forwardSeconds: Double
+    /// Bytes of the files on disk.
+    public let bytes: Int
+
+    /// Positions per second, end to end.
+    public var tokensPerSecond: Double { Double(positions) / max(seconds, 1e-9) }
+    /// Positions per second of the forward passes alone.
+    public var forwardTokensPerSecond: Double { Double(positions) / max(forwardSeconds, 1e-9) }
+    /// Bytes on disk per exported position.
+    public var bytesPerToken: Double { Double(bytes) / Double(max(positions, 1)) }
+}
+
+public enum LogitsExport {
+    /// Windows of T + 1 tokens every `stride` tokens that fit in `tokenCount` tokens.
+    public static func windowCount(tokenCount: Int, context: Int, stride: Int) -> Int {
+        guard context >= 1, stride >= 1, tokenCount >= context + 1 else { return 0 }
+        return (tokenCount - (context + 1)) / stride + 1
+    }
+
+    /// Exports `tokens` (one split's token stream) through `forward`.
+    /// - Parameters:
+    ///   - attributes: teacher, hashes, vocabulary size and split; context, mode, dtype, stride and
+    ///     the sequence count are filled in from `settings`.
+    ///   - forward: the teacher on `[B, T]` ids → `[B, T, V]` logits.
+    ///   - progress: sequences done and total, after each batch.
+    /// - Throws: `LogitsFileError` for settings that do not fit the data or non-finite teacher logits
+    ///   (the partial files are removed); errors from `forward` and libhdf5.
+    public static func run(tokens: [Int32], settings: LogitsExportSettings, attributes template: LogitsFileAttributes,
+                           tokenizerJSON: Data, to url: URL,
+                           forward: (IndexTensor) throws -> Tensor,
+                           progress: (_ done: Int, _ total: Int) -> Void = { _, _ in }) throws -> LogitsExportReport {
+        let t = settings.context
+        func fail(_ detail: String) -> LogitsFileError { LogitsFileError(path: url.path, detail) }
+        guard t >= 1, settings.stride >= 1, settings.batchSize >= 1 else {
+            throw fail("context, stride and batch size must be ≥ 1 (got \(t), \(settings.stride), \(settings.batchSize))")
+        }
+        let available = windowCount(tokenCount: tokens.count, context: t, stride: settings.stride)
+        guard available > 0 else {
+            throw fail("the \(tokens.count) tokens of split \"\(template.split)\" do not fill one window of \(t + 1)")
+        }
+        let total = min(available, settings.maxSequences ?? available)
+        guard total >= 1 else { throw fail("--max-sequences must be ≥ 1") }
+        var attributes = template
+        attributes.context = t
+        attributes.stride = settings.stride
+        attributes.mode = settings.mode
+        attributes.dtype = settings.dtype
+        attributes.sequenceCount = total
+        let v = attributes.vocabularySize
+
+        let writer = try BackgroundLogitsWriter(
+            LogitsWriter(url: url, attributes: attributes, tokenizerJSON: tokenizerJSON, layout: settings.layout))
+        let start = DispatchTime.now().uptimeNanoseconds
+        var forwardNanoseconds: UInt64 = 0
+        do {
+            var done = 0
+            while done < total {
+                let b = min(settings.batchSize, total - done)
+                // [B, T+1] windows; the teacher sees the first T of each.
+                var windows = [Int32](repeating: 0, count: b * (t + 1))
+                var inputs = [Int32](repeating: 0, count: b * t)
+                for row in 0 ..< b {
+                    let offset = (done + row) * settings.stride
+                    for column in 0 ... t { windows[row * (t + 1) + column] = tokens[offset + column] }
+                    for column in 0 ..< t { inputs[row * t + column] = tokens[offset + column] }
+                }
+                let forwardStart = DispatchTime.now().uptimeNanoseconds
+                let logits = try forward(IndexTensor(shape: [b, t], values: inputs))  // (B, T, V)
+                forwardNanoseconds += DispatchTime.now().uptimeNanoseconds - forwardStart
+                guard logits.shape == [b, t, v] else {
+                    throw fail("the teacher returned logits of shape \(logits.shape), expected \([b, t, v])")
+                }
+                let values = try Self.values(of: logits, mode: settings.mode, rows: b * t, vocabularySize: v,
+                                             firstSequence: done, context: t, path: url.path)
+                try writer.submit(tokens: windows, values: values)
+                done += b
+                progress(done, total)
+            }
+            try writer.finish()
+        } catch {
+            writer.abandon()
+            throw error
+        }
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        let bytes = writer.outputURLs.reduce(0) { sum, file in
+            sum + ((try? FileManager.default.attributesOfItem(atPath: file.path)[.size] as? Int) ?? 0)
+        }
+        return LogitsExportReport(files: writer.outputURLs, sequences: total, positions: total * t, seconds: seconds,
+                                  forwardSeconds: Double(forwardNanoseconds) / 1e9, bytes: bytes)
+    }
+
+    /// The stored values for `[rows, V]` logits: all of them, or top-k and log-sum-exp.
+    static func values(of logits: Tensor, mode: LogitsMode, rows: Int, vocabularySize v: Int,
+                       firstSequence: Int, context t: Int, path: String) throws -> LogitsValues {
+        func nonFinite(_ row: Int) -> LogitsFileError {
+            LogitsFileError(path: path, "the teacher produced a non-finite logit at sequence \(firstSequence + row / t), position \(row % t); the checkpoint is broken (NaN/Inf weights?)")
+        }
+        switch mode {
+        case .full:
+            let values = logits.toArray()
+            if let bad = values.firstIndex(where: { !$0.isFinite }) { throw nonFinite(bad / v) }
+            return .full(logits: values)
+        case .topK(let k):
+            var indices = [Int32](repeating: 0, count: rows * k)
+            var top = [Float](repeating: 0, count: rows * k)
+            var lse = [Float](repeating: 0, count: rows)
+            indices.withUnsafeMutableBufferPointer { indices in
+                top.withUnsafeMutableBufferPointer { top in
+                    lse.withUnsafeMutableBufferPointer { lse in
+                        TopKSelection.select(logits.data, rows: rows, vocabularySize: v, k: k, topIndices: indices.baseAddress!,
+                                             topLogits: top.baseAddress!, logSumExp: lse.baseAddress!)
+                    }
+                }
+            }
+            // A NaN or ±∞ anywhere in a row makes its log-sum-exp non-finite.
+            if let bad = lse.firstIndex(where: { !$0.isFinite }) { throw nonFinite(bad) }
+            return .topK(indices: indices, logits: top, logSumExp: lse)
+        }
+    }
+}
+
+/// A `LogitsWriter` driven from a serial queue: the caller hands over a batch and goes on with the
+/// next forward pass; at most two batches wait. The writer is touched only on the queue (libhdf5 is
+/// serial), and errors surface at the next `submit` or at `finish`.
+private final class BackgroundLogitsWriter: @unchecked Sendable {
+    private let writer: LogitsWriter
+    private let queue = DispatchQueue(label: "alambique.logits-writer")
+    private let slots = DispatchSemaphore(value: 2)
+    private var failure: Error?  // written and read on `queue` only
+
+    var outputURLs: [URL] { writer.outputURLs }
+
+    init(_ writer: LogitsWriter) { self.writer = writer }
+
+    func submit(tokens: [Int32], values: LogitsValues) throws {
+        try queue.sync { if let failure { throw failure } }
+        slots.wait()
+        queue.async {
+            defer { self.slots.signal() }
+            guard self.failure == nil else { return }
+            do { try self.writer.append(tokens: tokens, values: values) } catch { self.failure = error }
+        }
+    }
+
+    func finish() throws {
+        try queue.sync {
+            if let failure { throw failure }
+            try writer.finish()
+        }
+    }
+
+    func abandon() {
+        queue.sync { writer.abandon() }
+    }
+}
