@@ -89,6 +89,13 @@ interop: build
 	$(VENV)/bin/python scripts/check_tokenizer.py data/shakespeare/tokenizer-bpe-1024.json data/shakespeare/val.txt .build/val-bpe-1024.ids
 	mkdir -p .build/interop && ALAMBIQUE_INTEROP_DIR=$(CURDIR)/.build/interop $(SWIFT) test $(CPU_FLAGS) --filter CheckpointInteropTests
 	for d in .build/interop/*-F32; do $(VENV)/bin/python scripts/check_hf_checkpoint.py $$d || exit 1; done
+	# Logit files: a briefly trained tiny teacher, exported top-k (sharded), full f32 and full f16; h5py checks them.
+	$(BIN) train --preset student-tiny --tokenizer char --steps 30 --eval-every 30 --out .build/interop/logits-teacher --force
+	$(BIN) logits .build/interop/logits-teacher --split val --max-sequences 96 --top-k 16 --shard-tokens 4096 --out .build/interop/logits/topk.h5 --force
+	$(BIN) logits .build/interop/logits-teacher --split val --max-sequences 96 --full --dtype f32 --out .build/interop/logits/full.h5 --force
+	$(BIN) logits .build/interop/logits-teacher --split val --max-sequences 96 --full --dtype f16 --compression 0 --out .build/interop/logits/full16.h5 --force
+	$(VENV)/bin/python scripts/check_logits.py .build/interop/logits/topk-*.h5 --full-reference .build/interop/logits/full.h5
+	$(VENV)/bin/python scripts/check_logits.py .build/interop/logits/full16.h5
 
 check-resume: build
 	scripts/check_resume.sh
