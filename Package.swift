@@ -30,8 +30,8 @@ let package = Package(
         .target(name: "Models", dependencies: ["NN"]),
         .target(name: "Store", dependencies: ["CHDF5", "NN", "Tokenizers"]),
         .target(name: "Distill", dependencies: ["Models", "Store"]),
-        // Evaluate gains Models, Store and Compress with the comparison runner (issue 7).
-        .target(name: "Evaluate", dependencies: ["Models"]),
+        // Evaluate gains Compress with the comparison runner (issue 7).
+        .target(name: "Evaluate", dependencies: ["Models", "Store"]),
         // Lab grows into the experiment runner (issue 7); today it reads training configs.
         .target(name: "Lab", dependencies: ["Distill", .product(name: "Yams", package: "Yams")]),
 

@@ -134,6 +134,15 @@ public final class LogitsReader {
             logSumExp: isTopK ? try Tensor(shape: [n, t], values: logSumExp) : nil)
     }
 
+    /// Bytes the sequences' data takes on disk over all shards (tokens, logits, indices, log-sum-exp;
+    /// not the stored tokenizer), after compression.
+    public func dataBytes() throws -> Int {
+        try shards.reduce(0) { sum, shard in
+            try sum + shard.tokens.storageBytes() + shard.logits.storageBytes()
+                + (shard.indices?.storageBytes() ?? 0) + (shard.logSumExp?.storageBytes() ?? 0)
+        }
+    }
+
     /// Closes the files.
     public func close() throws {
         for shard in shards { try shard.file.close() }
