@@ -64,16 +64,74 @@ public struct MetricsRecord: Codable, Equatable, Sendable {
     public var tokens_per_s: Double?
     public var elapsed_s: Double
     public var val_loss: Float?
+    /// KL(teacher ‖ model) at T = 1 on the validation logits (distillation runs).
+    public var val_kl: Float?
+    /// Fraction of validation positions where the model's top token is the teacher's (distillation runs).
+    public var val_agreement: Float?
 }
 
-/// Trains a GPT on next-token prediction. Holds everything a resumed run must restore:
+/// Validation metrics: cross-entropy on the true next tokens, and against a teacher when there is one.
+public struct Evaluation: Sendable, Equatable {
+    public var loss: Float
+    public var kl: Float?
+    public var agreement: Float?
+
+    public init(loss: Float, kl: Float? = nil, agreement: Float? = nil) {
+        self.loss = loss
+        self.kl = kl
+        self.agreement = agreement
+    }
+}
+
+/// What a run optimises and how it is evaluated: next-token prediction on a token stream
+/// (`NextTokenObjective`) or distillation from stored teacher logits (`DistillationObjective`).
+public protocol TrainingObjective: AnyObject {
+    /// Windows per batch (B) and positions per window (T).
+    var batchSize: Int { get }
+    var context: Int { get }
+    /// The loss of training step `step`'s batch; objectives that sample with `rng` advance it.
+    func trainingLoss(model: GPT, step: Int, rng: inout RNG) throws -> Tensor
+    /// Metrics on the fixed validation data (called with no gradient recording, dropout off).
+    func evaluate(model: GPT) throws -> Evaluation
+}
+
+/// Next-token cross-entropy on windows at random offsets of a token stream (DESIGN.md §5).
+public final class NextTokenObjective: TrainingObjective {
+    public let train: TokenWindows
+    public let validation: [TokenBatch]
+    public let batchSize: Int
+    public var context: Int { train.context }
+
+    public init(train: TokenWindows, validation: TokenWindows, batchSize: Int, validationBatches: Int) throws {
+        guard train.context == validation.context else {
+            throw ModelError("trainer: training windows of \(train.context) and validation windows of \(validation.context) differ")
+        }
+        self.train = train
+        self.batchSize = batchSize
+        self.validation = try validation.validationBatches(batchSize: batchSize, maximumBatches: validationBatches)
+    }
+
+    public func trainingLoss(model: GPT, step: Int, rng: inout RNG) throws -> Tensor {
+        let batch = try train.randomBatch(batchSize: batchSize, rng: &rng)
+        return try model.loss(batch.inputs, targets: batch.targets)
+    }
+
+    public func evaluate(model: GPT) throws -> Evaluation {
+        var total: Double = 0
+        for batch in validation {
+            total += Double(try model.loss(batch.inputs, targets: batch.targets).item())
+        }
+        return Evaluation(loss: Float(total / Double(validation.count)))
+    }
+}
+
+/// Trains a GPT on an objective. Holds everything a resumed run must restore:
 /// the model, the optimizer moments, the data-order RNG and the step.
 public final class Trainer {
     public let model: GPT
     public let recipe: TrainingRecipe
     public let optimizer: AdamW
-    public let train: TokenWindows
-    public let validation: [TokenBatch]
+    public let objective: any TrainingObjective
     /// Draws the training windows; saved with a checkpoint so a resumed run sees the same data.
     public var dataRNG: RNG
     /// The next step to run (0 at the start; `recipe.steps` when done).
@@ -83,47 +141,53 @@ public final class Trainer {
     /// Wall time spent in earlier sessions of this run (resumed runs continue the clock).
     public var elapsedBefore: Double = 0
     private var sessionStart: Date?
+    /// Called when a step's loss is not finite, before the error is thrown (the run names its last checkpoint).
+    public var divergenceNote: () -> String = { "" }
 
     /// Wall time of the whole run so far, across resumed sessions.
     public var elapsedSeconds: Double {
         elapsedBefore + (sessionStart.map { Date().timeIntervalSince($0) } ?? 0)
     }
 
-    public init(model: GPT, recipe: TrainingRecipe, train: TokenWindows, validation: TokenWindows) throws {
+    public init(model: GPT, recipe: TrainingRecipe, objective: any TrainingObjective) throws {
         try recipe.validate()
-        guard train.context == model.config.contextLength, validation.context == model.config.contextLength else {
-            throw ModelError("trainer: windows of \(train.context) tokens do not match the model's context \(model.config.contextLength)")
+        guard objective.context <= model.config.contextLength else {
+            throw ModelError("trainer: windows of \(objective.context) tokens exceed the model's context \(model.config.contextLength)")
         }
         self.model = model
         self.recipe = recipe
-        self.train = train
-        self.validation = try validation.validationBatches(batchSize: recipe.batchSize, maximumBatches: recipe.validationBatches)
+        self.objective = objective
         optimizer = try AdamW(groups: model.parameterGroups(weightDecay: recipe.weightDecay), learningRate: recipe.learningRate,
                               beta1: recipe.beta1, beta2: recipe.beta2, epsilon: recipe.epsilon)
         dataRNG = RNG(seed: recipe.seed &+ 0xDA7A)
         parameters = model.parameters()
     }
 
-    /// Mean cross-entropy over the fixed validation windows (no gradient, dropout off).
-    public func evaluate() throws -> Float {
+    /// Next-token training on token windows (teacher training, and students from scratch on text).
+    public convenience init(model: GPT, recipe: TrainingRecipe, train: TokenWindows, validation: TokenWindows) throws {
+        guard train.context == model.config.contextLength, validation.context == model.config.contextLength else {
+            throw ModelError("trainer: windows of \(train.context) tokens do not match the model's context \(model.config.contextLength)")
+        }
+        try self.init(model: model, recipe: recipe, objective: NextTokenObjective(
+            train: train, validation: validation, batchSize: recipe.batchSize, validationBatches: recipe.validationBatches))
+    }
+
+    /// Validation metrics (no gradient, dropout off).
+    public func evaluate() throws -> Evaluation {
         model.eval()
         defer { model.train() }
-        var total: Double = 0
-        for batch in validation {
-            total += Double(try noGrad { try model.loss(batch.inputs, targets: batch.targets).item() })
-        }
-        return Float(total / Double(validation.count))
+        return try noGrad { try objective.evaluate(model: model) }
     }
 
     /// One optimizer step at the current step's learning rate; returns the batch loss.
+    /// - Throws: `ModelError` naming the step when the loss is NaN or infinite (nothing is updated).
     public func trainStep() throws -> Float {
         let lr = recipe.learningRate(at: step)
         optimizer.learningRate = lr
-        let batch = try train.randomBatch(batchSize: recipe.batchSize, rng: &dataRNG)
-        let loss = try model.loss(batch.inputs, targets: batch.targets)
+        let loss = try objective.trainingLoss(model: model, step: step, rng: &dataRNG)
         let value = try loss.item()
         guard value.isFinite else {
-            throw ModelError("training diverged: loss is \(value) at step \(step)")
+            throw ModelError("training diverged: loss is \(value) at step \(step)\(divergenceNote())")
         }
         parameters.forEach { $0.zeroGrad() }
         try loss.backward()
@@ -142,13 +206,17 @@ public final class Trainer {
         defer { elapsedBefore = elapsedSeconds; sessionStart = nil }
         var lastReport = Date.distantPast
         var windowStart = Date(), windowTokens = 0
-        let tokensPerStep = recipe.batchSize * model.config.contextLength
+        let tokensPerStep = objective.batchSize * objective.context
         while true {
             if step % recipe.evalEvery == 0 || step == recipe.steps {
-                let validationLoss = try evaluate()
+                let evaluation = try evaluate()
                 try record(MetricsRecord(step: step, lr: recipe.learningRate(at: min(step, recipe.steps - 1)),
-                                         train_loss: nil, tokens_per_s: nil, elapsed_s: elapsedSeconds, val_loss: validationLoss))
-                progress(String(format: "step %d/%d  val_loss %.4f", step, recipe.steps, validationLoss))
+                                         train_loss: nil, tokens_per_s: nil, elapsed_s: elapsedSeconds, val_loss: evaluation.loss,
+                                         val_kl: evaluation.kl, val_agreement: evaluation.agreement))
+                var line = String(format: "step %d/%d  val_loss %.4f", step, recipe.steps, evaluation.loss)
+                if let kl = evaluation.kl { line += String(format: "  val_kl %.4f", kl) }
+                if let agreement = evaluation.agreement { line += String(format: "  agreement %.1f%%", 100 * agreement) }
+                progress(line)
                 windowStart = Date()  // the throughput window measures training only
                 windowTokens = 0
             }

@@ -11,11 +11,29 @@ public struct RunSettings: Codable, Equatable, Sendable {
     public var config: GPTConfig
     public var recipe: TrainingRecipe
     public var tokenizerSHA256: String
+    /// Distillation runs: the knobs and the training file's identity (absent for next-token runs,
+    /// so their hash is unchanged).
+    public var distillation: DistillationIdentity?
 
     public var hash: String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         return sha256Hex((try? encoder.encode(self)).map { [UInt8]($0) } ?? [])
+    }
+}
+
+/// What a distillation run learns from, for the resume check.
+public struct DistillationIdentity: Codable, Equatable, Sendable {
+    public var settings: DistillationSettings
+    public var teacherSHA256: String
+    public var logitsFile: String
+    public var sequences: Int
+
+    public init(settings: DistillationSettings, teacherSHA256: String, logitsFile: String, sequences: Int) {
+        self.settings = settings
+        self.teacherSHA256 = teacherSHA256
+        self.logitsFile = logitsFile
+        self.sequences = sequences
     }
 }
 
@@ -39,9 +57,11 @@ public struct TrainingRun {
     static let checkpointFileNames: Set = [Checkpoint.configFileName, Checkpoint.modelFileName, Checkpoint.tokenizerFileName,
                                            Checkpoint.trainerStateFileName, Checkpoint.trainerMomentsFileName, metricsFileName]
 
-    public init(directory: URL, config: GPTConfig, recipe: TrainingRecipe, tokenizer: any Tokenizer, info: CheckpointInfo) {
+    public init(directory: URL, config: GPTConfig, recipe: TrainingRecipe, tokenizer: any Tokenizer, info: CheckpointInfo,
+                distillation: DistillationIdentity? = nil) {
         self.directory = directory
-        self.settings = RunSettings(config: config, recipe: recipe, tokenizerSHA256: tokenizer.fingerprint())
+        self.settings = RunSettings(config: config, recipe: recipe, tokenizerSHA256: tokenizer.fingerprint(),
+                                    distillation: distillation)
         self.tokenizer = tokenizer
         self.info = info
     }
@@ -51,10 +71,18 @@ public struct TrainingRun {
     public func run(train: [Int32], validation: [Int32], resume: Bool, overwrite: Bool,
                     progress: (String) -> Void) throws -> RunSummary {
         let context = settings.config.contextLength
+        let objective = try NextTokenObjective(
+            train: TokenWindows(tokens: train, context: context, name: "training split"),
+            validation: TokenWindows(tokens: validation, context: context, name: "validation split"),
+            batchSize: settings.recipe.batchSize, validationBatches: settings.recipe.validationBatches)
+        return try run(objective: objective, resume: resume, overwrite: overwrite, progress: progress)
+    }
+
+    /// Trains on any objective (distillation passes its own), from scratch or resuming.
+    public func run(objective: any TrainingObjective, resume: Bool, overwrite: Bool,
+                    progress: (String) -> Void) throws -> RunSummary {
         let model = try GPT(config: settings.config, seed: settings.recipe.seed)
-        let trainer = try Trainer(model: model, recipe: settings.recipe,
-                                  train: TokenWindows(tokens: train, context: context, name: "training split"),
-                                  validation: TokenWindows(tokens: validation, context: context, name: "validation split"))
+        let trainer = try Trainer(model: model, recipe: settings.recipe, objective: objective)
         let fileManager = FileManager.default
         let stateFile = directory.appendingPathComponent(Checkpoint.trainerStateFileName)
         var metrics: [MetricsRecord] = []
@@ -102,6 +130,11 @@ public struct TrainingRun {
         encoder.outputFormatting = .sortedKeys
         var lastValidation: Float?
         var bestValidation = metrics.compactMap(\.val_loss).min()
+        var lastCheckpoint: Int? = resumedFrom
+        trainer.divergenceNote = {
+            lastCheckpoint.map { "; the last good checkpoint is step \($0) in \(directory.path) (resume from it with a lower learning rate, or check the data)" }
+                ?? "; no checkpoint was saved yet"
+        }
         try trainer.run(record: { record in
             metrics.append(record)
             if let v = record.val_loss {
@@ -120,6 +153,7 @@ public struct TrainingRun {
             try Checkpoint.save(module: model, config: settings.config, tokenizer: tokenizer, info: info,
                                 trainer: TrainerCheckpoint(state: state, optimizer: trainer.optimizer),
                                 extraFiles: [Self.metricsFileName: metricsData(metrics)], to: directory)
+            lastCheckpoint = trainer.step
         }, progress: progress)
         return RunSummary(directory: directory, finalValidationLoss: lastValidation, steps: trainer.step,
                           elapsedSeconds: trainer.elapsedBefore, resumedFrom: resumedFrom)

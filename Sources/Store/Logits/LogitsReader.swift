@@ -97,23 +97,33 @@ public final class LogitsReader {
     /// Reads sequences `range` (they may span shards).
     /// - Throws: `LogitsFileError` for a range outside 0..<N; `HDF5Error` from libhdf5.
     public func read(_ range: Range<Int>) throws -> LogitsBlock {
+        let raw = try readRaw(range, includeTeacher: true)
+        let (n, t) = (range.count, context)
+        let perPosition = attributes.mode.storedTopK == 0 ? vocabularySize : attributes.mode.storedTopK
+        let isTopK = attributes.mode.storedTopK > 0
+        return LogitsBlock(
+            firstSequence: range.lowerBound, sequenceCount: n,
+            tokens: try IndexTensor(shape: [n, t + 1], values: raw.tokens),
+            logits: try Tensor(shape: [n, t, perPosition], values: raw.logits),
+            topKIndices: isTopK ? try IndexTensor(shape: [n, t, perPosition], values: raw.indices) : nil,
+            logSumExp: isTopK ? try Tensor(shape: [n, t], values: raw.logSumExp) : nil)
+    }
+
+    /// Sequences `range` as flat arrays: tokens `[n, T+1]`; with `includeTeacher`, logits `[n, T, V|K]`
+    /// and for top-k files indices `[n, T, K]` and log-sum-exp `[n, T]` (else empty).
+    func readRaw(_ range: Range<Int>, includeTeacher: Bool) throws
+        -> (tokens: [Int32], logits: [Float], indices: [Int32], logSumExp: [Float]) {
         guard range.lowerBound >= 0, range.upperBound <= sequenceCount, !range.isEmpty else {
             throw LogitsFileError(path: urls[0].path, "sequences \(range) are outside 0..<\(sequenceCount) or empty")
         }
-        let t = context
-        let perPosition = attributes.mode.storedTopK == 0 ? vocabularySize : attributes.mode.storedTopK
-        var tokens: [Int32] = []
-        var logits: [Float] = []
-        var indices: [Int32] = []
-        var logSumExp: [Float] = []
-        tokens.reserveCapacity(range.count * (t + 1))
-        logits.reserveCapacity(range.count * t * perPosition)
+        var tokens: [Int32] = [], logits: [Float] = [], indices: [Int32] = [], logSumExp: [Float] = []
         for shard in shards {
             let start = shard.attributes.firstSequence
             let lower = max(range.lowerBound, start) - start, upper = min(range.upperBound, start + shard.rows) - start
             guard lower < upper else { continue }
             let local = lower ..< upper
             tokens += try shard.tokens.readRows(local, as: Int32.self)
+            guard includeTeacher else { continue }
             logits += try shard.logits.readRows(local, as: Float.self)
             if let indexDataset = shard.indices, let lseDataset = shard.logSumExp {
                 if indexDataset.elementType == .uint16 {
@@ -124,14 +134,7 @@ public final class LogitsReader {
                 logSumExp += try lseDataset.readRows(local, as: Float.self)
             }
         }
-        let n = range.count
-        let isTopK = attributes.mode.storedTopK > 0
-        return LogitsBlock(
-            firstSequence: range.lowerBound, sequenceCount: n,
-            tokens: try IndexTensor(shape: [n, t + 1], values: tokens),
-            logits: try Tensor(shape: [n, t, perPosition], values: logits),
-            topKIndices: isTopK ? try IndexTensor(shape: [n, t, perPosition], values: indices) : nil,
-            logSumExp: isTopK ? try Tensor(shape: [n, t], values: logSumExp) : nil)
+        return (tokens, logits, indices, logSumExp)
     }
 
     /// Bytes the sequences' data takes on disk over all shards (tokens, logits, indices, log-sum-exp;

@@ -31,17 +31,8 @@ struct Train: ParsableCommand {
     @Flag(help: "Continue the run saved in --out from its last checkpoint (same settings).") var resume = false
     @Flag(help: "Start over even if --out already holds a checkpoint.") var force = false
 
-    @Option(help: "Optimizer steps (default 1500).") var steps: Int?
-    @Option(help: "Evaluate every N steps (default 250).") var evalEvery: Int?
-    @Option(help: "Save a resumable checkpoint every N steps; 0: only at the end (default 250).") var checkpointEvery: Int?
-    @Option(help: "Windows per batch (default 16).") var batchSize: Int?
-    @Option(help: "Peak learning rate (default 1e-3).") var lr: Float?
-    @Option(help: "Final learning rate of the cosine decay (default 1e-4).") var minLr: Float?
-    @Option(help: "Linear warmup steps (default 100).") var warmup: Int?
-    @Option(help: "AdamW weight decay on matrices (default 0.1).") var weightDecay: Float?
-    @Option(help: "Clip gradients to this global norm (default 1.0).") var gradClip: Float?
+    @OptionGroup var recipeFlags: RecipeFlags
     @Option(help: "Dropout probability (default 0).") var dropout: Float?
-    @Option(help: "Seed for initialisation, data order and dropout (default 1).") var seed: UInt64?
 
     func validate() throws {
         if let preset, !GPTConfig.presetNames.contains(preset) {
@@ -50,26 +41,11 @@ struct Train: ParsableCommand {
         guard !(resume && force) else { throw ValidationError("--resume and --force contradict each other") }
     }
 
-    /// Defaults, then the config file, then the flags given.
-    func recipe(from file: TrainingConfigFile?) -> TrainingRecipe {
-        var r = file?.recipe ?? TrainingRecipe()
-        if let steps { r.steps = steps }
-        if let evalEvery { r.evalEvery = evalEvery }
-        if let checkpointEvery { r.checkpointEvery = checkpointEvery }
-        if let batchSize { r.batchSize = batchSize }
-        if let lr { r.learningRate = lr }
-        if let minLr { r.minimumLearningRate = minLr }
-        if let warmup { r.warmupSteps = warmup }
-        if let weightDecay { r.weightDecay = weightDecay }
-        if let gradClip { r.gradientClip = gradClip }
-        if let seed { r.seed = seed }
-        return r
-    }
 
     func run() throws {
         try global.apply()
         let file = try config.map { try TrainingConfigFile(contentsOf: URL(fileURLWithPath: $0)) }
-        let recipe = recipe(from: file)
+        let recipe = recipeFlags.recipe(from: file?.recipe)
         try recipe.validate()
         let preset = self.preset ?? file?.preset ?? "teacher-small"
         let tokenizerSpec = self.tokenizer ?? file?.tokenizer ?? "char"
@@ -93,5 +69,35 @@ struct Train: ParsableCommand {
         print(String(format: "done: %d steps, validation loss %.4f, %@ in all; checkpoint %@",
                      summary.steps, summary.finalValidationLoss ?? .nan, formatDuration(summary.elapsedSeconds),
                      summary.directory.path))
+    }
+}
+
+/// The training recipe's flags, shared by `train` and `distill`; each overrides the config file.
+struct RecipeFlags: ParsableArguments {
+    @Option(help: "Optimizer steps (default 1500).") var steps: Int?
+    @Option(help: "Evaluate every N steps (default 250).") var evalEvery: Int?
+    @Option(help: "Save a resumable checkpoint every N steps; 0: only at the end (default 250).") var checkpointEvery: Int?
+    @Option(help: "Windows per batch (default 16).") var batchSize: Int?
+    @Option(help: "Peak learning rate (default 1e-3).") var lr: Float?
+    @Option(help: "Final learning rate of the cosine decay (default 1e-4).") var minLr: Float?
+    @Option(help: "Linear warmup steps (default 100).") var warmup: Int?
+    @Option(help: "AdamW weight decay on matrices (default 0.1).") var weightDecay: Float?
+    @Option(help: "Clip gradients to this global norm (default 1.0).") var gradClip: Float?
+    @Option(help: "Seed for initialisation, data order and dropout (default 1).") var seed: UInt64?
+
+    /// Defaults, then the config file's recipe, then the flags given.
+    func recipe(from file: TrainingRecipe?) -> TrainingRecipe {
+        var r = file ?? TrainingRecipe()
+        if let steps { r.steps = steps }
+        if let evalEvery { r.evalEvery = evalEvery }
+        if let checkpointEvery { r.checkpointEvery = checkpointEvery }
+        if let batchSize { r.batchSize = batchSize }
+        if let lr { r.learningRate = lr }
+        if let minLr { r.minimumLearningRate = minLr }
+        if let warmup { r.warmupSteps = warmup }
+        if let weightDecay { r.weightDecay = weightDecay }
+        if let gradClip { r.gradientClip = gradClip }
+        if let seed { r.seed = seed }
+        return r
     }
 }

@@ -1,0 +1,99 @@
+import ArgumentParser
+import Distill
+import Foundation
+import Lab
+import Models
+import Store
+import Tokenizers
+
+struct DistillCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "distill",
+        abstract: "Train a student from a teacher's stored soft logits (the teacher is never loaded).",
+        discussion: """
+        Loss = α · s(T) · D(p_teacher^T ‖ q_student^T) + (1 − α) · CE(student, next token), with s(T) = T² \
+        (Hinton) unless --t2-scaling off. D: forward-kl (default), reverse-kl, js or mse. With a top-k file \
+        the teacher's distribution is its K stored probabilities plus one "rest" bucket holding the tail \
+        mass 1 − Σp; the student's rest bucket is its probability outside those K tokens (DESIGN.md §6).
+
+        --alpha 0 is the baseline: the same student on hard labels only, with the same data order, steps \
+        and schedule — what distillation bought is the difference.
+
+        Tokens, targets and teacher logits come from --logits; validation (cross-entropy, KL to the teacher, \
+        top-1 agreement) from --val-logits, by default the file of the same name with -val- for -train-. \
+        The recipe flags are those of `train`; checkpoints, metrics.jsonl and --resume work the same way.
+
+        Example:
+          alambique logits checkpoints/T --split train && alambique logits checkpoints/T --split val
+          alambique distill --logits logits/T-train-top32-f16.h5 --student student-tiny --temperature 2 --alpha 0.5
+        """)
+
+    @OptionGroup var global: GlobalOptions
+    @Option(help: "Training logit file (or any shard of a set).") var logits: String
+    @Option(help: "Validation logit file (default: --logits with -val- for -train-).") var valLogits: String?
+    @Option(help: "Student size: \(GPTConfig.presetNames.joined(separator: ", ")), or a YAML training config (model: and training: sections).")
+    var student = "student-tiny"
+    @Option(help: "Temperature T of both distributions in the divergence.") var temperature: Float = 2
+    @Option(help: "Weight α of the divergence (1 − α on the hard labels); 0: the from-scratch baseline.") var alpha: Float = 0.5
+    @Option(help: "Divergence: forward-kl, reverse-kl, js or mse.") var loss = "forward-kl"
+    @Option(help: "Multiply the divergence by T² (on|off).") var t2Scaling = "on"
+    @Option(help: "The student's tokenizer.json (default: the teacher's, stored in the logit file).") var tokenizer: String?
+    @Option(help: "Run directory (default: checkpoints/<name>-T<T>-a<α>-seed<seed>).") var out: String?
+    @Flag(help: "Continue the run saved in --out from its last checkpoint (same settings).") var resume = false
+    @Flag(help: "Start over even if --out already holds a checkpoint.") var force = false
+    @OptionGroup var recipeFlags: RecipeFlags
+
+    func validate() throws {
+        guard Divergence(rawValue: loss) != nil else {
+            throw ValidationError("--loss must be one of \(Divergence.allCases.map(\.rawValue).joined(separator: ", ")), got \(loss)")
+        }
+        guard ["on", "off"].contains(t2Scaling) else { throw ValidationError("--t2-scaling must be on or off, got \(t2Scaling)") }
+        guard temperature > 0, temperature.isFinite else { throw ValidationError("--temperature must be > 0, got \(temperature)") }
+        guard (0 ... 1).contains(alpha) else { throw ValidationError("--alpha must be in [0, 1], got \(alpha)") }
+        guard !(resume && force) else { throw ValidationError("--resume and --force contradict each other") }
+    }
+
+    func run() throws {
+        try global.apply()
+        var settings = DistillationSettings()
+        settings.temperature = temperature
+        settings.alpha = alpha
+        settings.divergence = Divergence(rawValue: loss)!
+        settings.t2Scaling = t2Scaling == "on"
+        let job = try makeJob(settings: settings, recipeFlags: recipeFlags, out: out)
+        let summary = try job.run(resume: resume, overwrite: force) { printError($0) }
+        print(String(format: "done: %d steps, validation loss %.4f, %@ in all; checkpoint %@", summary.steps,
+                     summary.finalValidationLoss ?? .nan, formatDuration(summary.elapsedSeconds), summary.directory.path))
+    }
+
+    /// The job for these flags (shared with `sweep distill`).
+    func makeJob(settings: DistillationSettings, recipeFlags: RecipeFlags, out: String?) throws -> DistillationJob {
+        let logitsURL = URL(fileURLWithPath: logits)
+        guard let validationURL = valLogits.map({ URL(fileURLWithPath: $0) }) ?? DistillationJob.companionValidationFile(for: logitsURL) else {
+            throw ValidationError("--val-logits is needed: \(logitsURL.lastPathComponent) has no -train- in its name to find the validation file by")
+        }
+        guard FileManager.default.fileExists(atPath: validationURL.path) || valLogits != nil else {
+            throw ValidationError("validation logits \(validationURL.path) not found; export them with `alambique logits <teacher> --split val`, or pass --val-logits")
+        }
+        // The vocabulary comes from the file; the tokenizer from --tokenizer or the file.
+        let vocabulary = try LogitsReader(url: logitsURL).vocabularySize
+        let studentTokenizer = try tokenizer.map { try loadTokenizer(from: URL(fileURLWithPath: $0)) }
+        var config: GPTConfig
+        var recipe: TrainingRecipe
+        if student.hasSuffix(".yaml") || student.hasSuffix(".yml") {
+            let file = try TrainingConfigFile(contentsOf: URL(fileURLWithPath: student))
+            config = try file.modelConfig(preset: file.preset ?? "student-tiny", vocabularySize: vocabulary, source: student)
+            recipe = recipeFlags.recipe(from: file.recipe)
+        } else {
+            guard GPTConfig.presetNames.contains(student) else {
+                throw ValidationError("--student must be one of \(GPTConfig.presetNames.joined(separator: ", ")) or a .yaml config, got \(student)")
+            }
+            config = try GPTConfig.preset(student, vocabularySize: vocabulary)
+            recipe = recipeFlags.recipe(from: nil)
+        }
+        try config.validate()
+        try recipe.validate()
+        return DistillationJob(logits: logitsURL, validationLogits: validationURL, student: config, recipe: recipe,
+                               settings: settings, tokenizer: studentTokenizer, directory: out.map { URL(fileURLWithPath: $0) })
+    }
+}
