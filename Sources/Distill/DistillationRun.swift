@@ -63,7 +63,7 @@ public struct DistillationJob {
     /// Opens the files, checks them against the student and each other, and runs (or resumes).
     /// - Throws: `LogitsFileError` (tokenizer, vocabulary or context mismatch; incomplete file; files
     ///   of different teachers), `ModelError` from training (a NaN loss names the step and the last checkpoint).
-    public func run(resume: Bool, overwrite: Bool, progress: (String) -> Void) throws -> RunSummary {
+    public func run(resume: Bool, overwrite: Bool, stopAfter: Int? = nil, progress: (String) -> Void) throws -> RunSummary {
         try settings.validate()
         let reader = try LogitsReader(url: logits)
         let validationReader = try LogitsReader(url: validationLogits)
@@ -94,7 +94,7 @@ public struct DistillationJob {
                  + (settings.alpha == 0 ? "hard labels only (baseline)"
                     : "α \(Self.number(settings.alpha)), T \(Self.number(settings.temperature)), \(settings.divergence.rawValue)\(settings.t2Scaling ? " × T²" : "")")
                  + " → \(run.directory.path)")
-        return try run.run(objective: objective, resume: resume, overwrite: overwrite, progress: progress)
+        return try run.run(objective: objective, resume: resume, overwrite: overwrite, stopAfter: stopAfter, progress: progress)
     }
 
     /// 2, 0.5, 0.25: no trailing zeros.

@@ -200,7 +200,8 @@ public final class Trainer {
     /// Runs from `step` to `recipe.steps`: evaluates at 0, every `evalEvery` and at the end;
     /// calls `record` for each metrics line, `checkpoint` every `checkpointEvery` steps and at
     /// the end, and `progress` with a status line about once a second.
-    public func run(record: (MetricsRecord) throws -> Void, checkpoint: (Trainer) throws -> Void,
+    /// With `stopAfter`, the session ends (with a checkpoint) once `step` reaches it; `--resume` continues.
+    public func run(stopAfter: Int? = nil, record: (MetricsRecord) throws -> Void, checkpoint: (Trainer) throws -> Void,
                     progress: (String) -> Void) throws {
         sessionStart = Date()
         defer { elapsedBefore = elapsedSeconds; sessionStart = nil }
@@ -241,6 +242,11 @@ public final class Trainer {
                 lastReport = now
                 windowStart = now
                 windowTokens = 0
+            }
+            if let stopAfter, step >= stopAfter, step < recipe.steps {
+                try checkpoint(self)
+                progress("stopped after step \(step) of \(recipe.steps) as asked; continue with --resume")
+                break
             }
             if recipe.checkpointEvery > 0 && step % recipe.checkpointEvery == 0 && step < recipe.steps {
                 try checkpoint(self)

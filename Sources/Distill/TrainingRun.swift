@@ -68,18 +68,19 @@ public struct TrainingRun {
 
     /// Trains from scratch, or continues the run saved in `directory` when `resume` is set.
     /// Starting fresh over an existing checkpoint is refused unless `overwrite` is set.
-    public func run(train: [Int32], validation: [Int32], resume: Bool, overwrite: Bool,
+    public func run(train: [Int32], validation: [Int32], resume: Bool, overwrite: Bool, stopAfter: Int? = nil,
                     progress: (String) -> Void) throws -> RunSummary {
         let context = settings.config.contextLength
         let objective = try NextTokenObjective(
             train: TokenWindows(tokens: train, context: context, name: "training split"),
             validation: TokenWindows(tokens: validation, context: context, name: "validation split"),
             batchSize: settings.recipe.batchSize, validationBatches: settings.recipe.validationBatches)
-        return try run(objective: objective, resume: resume, overwrite: overwrite, progress: progress)
+        return try run(objective: objective, resume: resume, overwrite: overwrite, stopAfter: stopAfter, progress: progress)
     }
 
     /// Trains on any objective (distillation passes its own), from scratch or resuming.
-    public func run(objective: any TrainingObjective, resume: Bool, overwrite: Bool,
+    /// `stopAfter`: end this session with a checkpoint once that step is done (continue with `resume`).
+    public func run(objective: any TrainingObjective, resume: Bool, overwrite: Bool, stopAfter: Int? = nil,
                     progress: (String) -> Void) throws -> RunSummary {
         let model = try GPT(config: settings.config, seed: settings.recipe.seed)
         let trainer = try Trainer(model: model, recipe: settings.recipe, objective: objective)
@@ -135,7 +136,7 @@ public struct TrainingRun {
             lastCheckpoint.map { "; the last good checkpoint is step \($0) in \(directory.path) (resume from it with a lower learning rate, or check the data)" }
                 ?? "; no checkpoint was saved yet"
         }
-        try trainer.run(record: { record in
+        try trainer.run(stopAfter: stopAfter, record: { record in
             metrics.append(record)
             if let v = record.val_loss {
                 lastValidation = v

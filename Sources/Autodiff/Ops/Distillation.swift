@@ -144,6 +144,8 @@ extension Divergence {
     /// The bucket's contribution to D and h_b = Q_b · ∂D/∂Q_b, from log P_b and log Q_b.
     @inline(__always)
     func term(logP: Double, logQ: Double) -> (value: Double, h: Double) {
+        // A NaN from either side must reach the loss (the trainer stops on it), not vanish in a `p > 0` test.
+        guard !logP.isNaN, !logQ.isNaN else { return (.nan, .nan) }
         let p = Foundation.exp(logP), q = Foundation.exp(logQ)
         switch self {
         case .forwardKL:

@@ -41,6 +41,7 @@ struct DistillCommand: ParsableCommand {
     @Option(help: "Run directory (default: checkpoints/<name>-T<T>-a<α>-seed<seed>).") var out: String?
     @Flag(help: "Continue the run saved in --out from its last checkpoint (same settings).") var resume = false
     @Flag(help: "Start over even if --out already holds a checkpoint.") var force = false
+    @Option(help: "End this session after step N with a checkpoint (continue later with --resume).") var stopAfter: Int?
     @OptionGroup var recipeFlags: RecipeFlags
 
     func validate() throws {
@@ -61,7 +62,7 @@ struct DistillCommand: ParsableCommand {
         settings.divergence = Divergence(rawValue: loss)!
         settings.t2Scaling = t2Scaling == "on"
         let job = try makeJob(settings: settings, recipeFlags: recipeFlags, out: out)
-        let summary = try job.run(resume: resume, overwrite: force) { printError($0) }
+        let summary = try job.run(resume: resume, overwrite: force, stopAfter: stopAfter) { printError($0) }
         print(String(format: "done: %d steps, validation loss %.4f, %@ in all; checkpoint %@", summary.steps,
                      summary.finalValidationLoss ?? .nan, formatDuration(summary.elapsedSeconds), summary.directory.path))
     }

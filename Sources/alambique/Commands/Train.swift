@@ -30,6 +30,7 @@ struct Train: ParsableCommand {
     @Option(help: "Data directory (the corpus is fetched there when missing).") var data = "data"
     @Flag(help: "Continue the run saved in --out from its last checkpoint (same settings).") var resume = false
     @Flag(help: "Start over even if --out already holds a checkpoint.") var force = false
+    @Option(help: "End this session after step N with a checkpoint (continue later with --resume).") var stopAfter: Int?
 
     @OptionGroup var recipeFlags: RecipeFlags
     @Option(help: "Dropout probability (default 0).") var dropout: Float?
@@ -65,7 +66,7 @@ struct Train: ParsableCommand {
         print("\(name): \(config.parameterCount) parameters; \(train.count) training and \(validation.count) validation tokens → \(directory.path)")
         let run = TrainingRun(directory: directory, config: config, recipe: recipe, tokenizer: tokenizer,
                               info: CheckpointInfo(name: name, role: role, corpus: "shakespeare"))
-        let summary = try run.run(train: train, validation: validation, resume: resume, overwrite: force) { printError($0) }
+        let summary = try run.run(train: train, validation: validation, resume: resume, overwrite: force, stopAfter: stopAfter) { printError($0) }
         print(String(format: "done: %d steps, validation loss %.4f, %@ in all; checkpoint %@",
                      summary.steps, summary.finalValidationLoss ?? .nan, formatDuration(summary.elapsedSeconds),
                      summary.directory.path))
