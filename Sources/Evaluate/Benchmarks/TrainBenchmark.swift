@@ -12,6 +12,8 @@ public struct TrainBenchmarkResult: Codable, Sendable {
         public var vocab: Int
         public var train_tok_s: Double
         public var forward_tok_s: Double
+        /// Distillation step from a top-32 file (student presets only).
+        public var distill_tok_s: Double?
         public var generate_tok_s: Double?
     }
     public var presets: [Preset]
@@ -62,9 +64,14 @@ public struct TrainBenchmark {
             }
             var row = TrainBenchmarkResult.Preset(name: preset, params: config.parameterCount, vocab: vocabularySize,
                                                   train_tok_s: Double(count) / train, forward_tok_s: Double(count) / forward)
+            if preset.hasPrefix("student") {
+                let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("alambique-bench-distill-\(UUID().uuidString)")
+                row.distill_tok_s = Double(count) / (try distillStepSeconds(model: model, batchSize: batchSize, runs: runs, scratch: scratch))
+            }
             row.generate_tok_s = try benchmarkGeneration(model: model, promptLength: 16, newTokens: 100, runs: runs)
-            progress(String(format: "%@: train %.0f tok/s, forward %.0f tok/s, generate %.0f tok/s", preset,
-                            row.train_tok_s, row.forward_tok_s, row.generate_tok_s ?? 0))
+            progress(String(format: "%@: train %.0f tok/s, forward %.0f tok/s, distill %@ tok/s, generate %.0f tok/s", preset,
+                            row.train_tok_s, row.forward_tok_s, row.distill_tok_s.map { String(format: "%.0f", $0) } ?? "–",
+                            row.generate_tok_s ?? 0))
             rows.append(row)
         }
         return TrainBenchmarkResult(presets: rows, threads: Threads.count, batch: batchSize, context: context)

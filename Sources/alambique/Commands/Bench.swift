@@ -75,7 +75,9 @@ struct BenchTrain: ParsableCommand {
         abstract: "Training and forward tokens/s (batch 16 × 128) and batch-1 generation tokens/s of the presets.",
         discussion: """
         Vocabulary 256, random tokens, as the PyTorch anchor script (../shared/anchors/torch_gpt_bench.py). \
-        Training = forward + cross-entropy + backward + clipping + AdamW. Generation: 16-token prompt, \
+        Training = forward + cross-entropy + backward + clipping + AdamW. Distillation (student presets): \
+        the same plus reading the batch from a top-32 float16 logit file and the forward-KL divergence at \
+        T = 2 (α = 0.5), as `alambique distill` runs it. Generation: 16-token prompt, \
         100 new tokens, greedy, KV cache; decode tokens/s. Medians of --runs samples.
         """)
 
@@ -88,10 +90,10 @@ struct BenchTrain: ParsableCommand {
         try global.apply()
         let result = try TrainBenchmark(presets: presets, runs: runs).run { printError($0) }
         if json { print(try jsonString(result)); return }
-        print("| preset | params | train tok/s | forward tok/s | generate tok/s |")
-        print("|---|---:|---:|---:|---:|")
+        print("| preset | params | train tok/s | forward tok/s | distill tok/s | generate tok/s |")
+        print("|---|---:|---:|---:|---:|---:|")
         for p in result.presets {
-            print("| \(p.name) | \(p.params) | \(format(p.train_tok_s, 0)) | \(format(p.forward_tok_s, 0)) | \(format(p.generate_tok_s ?? 0, 0)) |")
+            print("| \(p.name) | \(p.params) | \(format(p.train_tok_s, 0)) | \(format(p.forward_tok_s, 0)) | \(p.distill_tok_s.map { format($0, 0) } ?? "–") | \(format(p.generate_tok_s ?? 0, 0)) |")
         }
     }
 }

@@ -29,26 +29,15 @@ struct DistillCommand: ParsableCommand {
         """)
 
     @OptionGroup var global: GlobalOptions
-    @Option(help: "Training logit file (or any shard of a set).") var logits: String
-    @Option(help: "Validation logit file (default: --logits with -val- for -train-).") var valLogits: String?
-    @Option(help: "Student size: \(GPTConfig.presetNames.joined(separator: ", ")), or a YAML training config (model: and training: sections).")
-    var student = "student-tiny"
+    @OptionGroup var inputs: DistillInputs
     @Option(help: "Temperature T of both distributions in the divergence.") var temperature: Float = 2
     @Option(help: "Weight α of the divergence (1 − α on the hard labels); 0: the from-scratch baseline.") var alpha: Float = 0.5
-    @Option(help: "Divergence: forward-kl, reverse-kl, js or mse.") var loss = "forward-kl"
-    @Option(help: "Multiply the divergence by T² (on|off).") var t2Scaling = "on"
-    @Option(help: "The student's tokenizer.json (default: the teacher's, stored in the logit file).") var tokenizer: String?
     @Option(help: "Run directory (default: checkpoints/<name>-T<T>-a<α>-seed<seed>).") var out: String?
     @Flag(help: "Continue the run saved in --out from its last checkpoint (same settings).") var resume = false
     @Flag(help: "Start over even if --out already holds a checkpoint.") var force = false
     @Option(help: "End this session after step N with a checkpoint (continue later with --resume).") var stopAfter: Int?
-    @OptionGroup var recipeFlags: RecipeFlags
 
     func validate() throws {
-        guard Divergence(rawValue: loss) != nil else {
-            throw ValidationError("--loss must be one of \(Divergence.allCases.map(\.rawValue).joined(separator: ", ")), got \(loss)")
-        }
-        guard ["on", "off"].contains(t2Scaling) else { throw ValidationError("--t2-scaling must be on or off, got \(t2Scaling)") }
         guard temperature > 0, temperature.isFinite else { throw ValidationError("--temperature must be > 0, got \(temperature)") }
         guard (0 ... 1).contains(alpha) else { throw ValidationError("--alpha must be in [0, 1], got \(alpha)") }
         guard !(resume && force) else { throw ValidationError("--resume and --force contradict each other") }
@@ -56,19 +45,44 @@ struct DistillCommand: ParsableCommand {
 
     func run() throws {
         try global.apply()
-        var settings = DistillationSettings()
+        var settings = inputs.settings
         settings.temperature = temperature
         settings.alpha = alpha
-        settings.divergence = Divergence(rawValue: loss)!
-        settings.t2Scaling = t2Scaling == "on"
-        let job = try makeJob(settings: settings, recipeFlags: recipeFlags, out: out)
+        let job = try inputs.makeJob(settings: settings, seed: nil, out: out)
         let summary = try job.run(resume: resume, overwrite: force, stopAfter: stopAfter) { printError($0) }
         print(String(format: "done: %d steps, validation loss %.4f, %@ in all; checkpoint %@", summary.steps,
                      summary.finalValidationLoss ?? .nan, formatDuration(summary.elapsedSeconds), summary.directory.path))
     }
+}
 
-    /// The job for these flags (shared with `sweep distill`).
-    func makeJob(settings: DistillationSettings, recipeFlags: RecipeFlags, out: String?) throws -> DistillationJob {
+/// What `distill` and `sweep distill` share: the files, the student, the divergence and the recipe.
+struct DistillInputs: ParsableArguments {
+    @Option(help: "Training logit file (or any shard of a set).") var logits: String
+    @Option(help: "Validation logit file (default: --logits with -val- for -train-).") var valLogits: String?
+    @Option(help: "Student size: \(GPTConfig.presetNames.joined(separator: ", ")), or a YAML training config (model: and training: sections).")
+    var student = "student-tiny"
+    @Option(help: "Divergence: forward-kl, reverse-kl, js or mse.") var loss = "forward-kl"
+    @Option(help: "Multiply the divergence by T² (on|off).") var t2Scaling = "on"
+    @Option(help: "The student's tokenizer.json (default: the teacher's, stored in the logit file).") var tokenizer: String?
+    @OptionGroup var recipeFlags: RecipeFlags
+
+    func validate() throws {
+        guard Divergence(rawValue: loss) != nil else {
+            throw ValidationError("--loss must be one of \(Divergence.allCases.map(\.rawValue).joined(separator: ", ")), got \(loss)")
+        }
+        guard ["on", "off"].contains(t2Scaling) else { throw ValidationError("--t2-scaling must be on or off, got \(t2Scaling)") }
+    }
+
+    /// The divergence and T² choice (temperature and α are set by the caller).
+    var settings: DistillationSettings {
+        var settings = DistillationSettings()
+        settings.divergence = Divergence(rawValue: loss) ?? .forwardKL
+        settings.t2Scaling = t2Scaling == "on"
+        return settings
+    }
+
+    /// The job for these flags; `seed` overrides the recipe's.
+    func makeJob(settings: DistillationSettings, seed: UInt64?, out: String?) throws -> DistillationJob {
         let logitsURL = URL(fileURLWithPath: logits)
         guard let validationURL = valLogits.map({ URL(fileURLWithPath: $0) }) ?? DistillationJob.companionValidationFile(for: logitsURL) else {
             throw ValidationError("--val-logits is needed: \(logitsURL.lastPathComponent) has no -train- in its name to find the validation file by")
@@ -92,6 +106,7 @@ struct DistillCommand: ParsableCommand {
             config = try GPTConfig.preset(student, vocabularySize: vocabulary)
             recipe = recipeFlags.recipe(from: nil)
         }
+        if let seed { recipe.seed = seed }
         try config.validate()
         try recipe.validate()
         return DistillationJob(logits: logitsURL, validationLogits: validationURL, student: config, recipe: recipe,
