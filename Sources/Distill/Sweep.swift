@@ -6,6 +6,7 @@
 import Foundation
 import Models
 import Store
+import Tokenizers
 
 public struct DistillationSweep {
     /// One row of the table: a setting and its metrics over seeds.
