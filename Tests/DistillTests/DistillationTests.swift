@@ -144,6 +144,27 @@ private struct TinyDistillationSetup {
         #expect(incomplete?.detail.contains("incomplete") == true)
     }
 
+    @Test("a sweep runs baseline and grid per seed, tabulates mean ± std, and reads finished runs instead of repeating them")
+    func sweep() throws {
+        let setup = try TinyDistillationSetup()
+        defer { setup.remove() }
+        let sweep = DistillationSweep(base: setup.job(steps: 2), temperatures: [2], alphas: [0.5], seeds: [1, 2],
+                                      directory: setup.directory.appendingPathComponent("sweep"))
+        #expect(try sweep.jobs().count == 4)
+        var lines: [String] = []
+        let rows = try sweep.run { lines.append($0) }
+        #expect(rows.map(\.label) == ["baseline (α = 0)", "T = 2, α = 0.5"])
+        #expect(rows.allSatisfy { $0.seeds == [1, 2] && $0.validationLoss.count == 2 && $0.validationLoss.allSatisfy(\.isFinite) })
+        let table = DistillationSweep.markdown(rows)
+        #expect(table.contains("| T = 2, α = 0.5 | 2 |"))
+        #expect(DistillationSweep.csv(rows).split(separator: "\n").count == 3)
+        var again: [String] = []
+        let reread = try sweep.run { again.append($0) }
+        #expect(again.filter { $0.contains("done before") }.count == 4)
+        #expect(reread.map(\.validationLoss) == rows.map(\.validationLoss))
+        #expect(DistillationSweep.statistics([1, 3]).std == 2.0.squareRoot())
+    }
+
     @Test("a NaN loss stops the run with the step and the last good checkpoint named")
     func nanLoss() throws {
         let setup = try TinyDistillationSetup()
