@@ -30,14 +30,15 @@ let package = Package(
         .target(name: "Models", dependencies: ["NN"]),
         .target(name: "Store", dependencies: ["CHDF5", "NN", "Tokenizers"]),
         .target(name: "Distill", dependencies: ["Models", "Store"]),
-        // Evaluate gains Compress with the comparison runner (issue 7).
-        .target(name: "Evaluate", dependencies: ["Models", "Store"]),
-        // Lab grows into the experiment runner (issue 7); today it reads training configs.
-        .target(name: "Lab", dependencies: ["Distill", .product(name: "Yams", package: "Yams")]),
+        .target(name: "Compress", dependencies: ["Models", "Store"]),
+        .target(name: "Evaluate", dependencies: ["Models", "Store", "Compress"]),
+        // Lab grows into the experiment runner (issue 7); today it reads training configs and runs
+        // gradual pruning (Compress's masks with Distill's trainer).
+        .target(name: "Lab", dependencies: ["Distill", "Compress", .product(name: "Yams", package: "Yams")]),
 
         // The command-line tool: parse, call a library, print.
         .executableTarget(name: "alambique", dependencies: [
-            "Autodiff", "NN", "Models", "Store", "Distill", "Evaluate", "Tokenizers", "Lab",
+            "Autodiff", "NN", "Models", "Store", "Distill", "Compress", "Evaluate", "Tokenizers", "Lab",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -48,6 +49,7 @@ let package = Package(
         .testTarget(name: "ModelsTests", dependencies: ["Models"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "Models"]),
         .testTarget(name: "DistillTests", dependencies: ["Distill"]),
+        .testTarget(name: "CompressTests", dependencies: ["Compress"]),
         .testTarget(name: "EvaluateTests", dependencies: ["Evaluate"]),
         .testTarget(name: "LabTests", dependencies: ["Lab"]),
     ]

@@ -268,21 +268,20 @@ public final class Generator {
         for (layer, w) in weights.blocks.enumerated() {
             // x += attn(ln_1(x))
             Kernels.layerNormRow(x, weight: w.norm1Weight, bias: w.norm1Bias, out: h, count: c, epsilon: epsilon)
-            Kernels.linearRow(h, weight: w.qkvWeight, bias: w.qkvBias, out: qkv, inFeatures: c, outFeatures: 3 * c) // (3C)
+            w.qkv.apply(h, bias: w.qkvBias, out: qkv, inFeatures: c, outFeatures: 3 * c)                          // (3C)
             let keys = cache.keys(layer), values = cache.values(layer)                                            // (T_max, C)
             (keys + t * c).update(from: qkv + c, count: c)
             (values + t * c).update(from: qkv + 2 * c, count: c)
             Kernels.attentionRow(query: qkv, keys: keys, values: values, rowStride: c, length: t + 1,
                                  heads: heads, headSize: d, scores: scores, out: attention)                       // (C)
-            Kernels.linearRow(attention, weight: w.attentionProjectionWeight, bias: w.attentionProjectionBias,
-                              out: x, inFeatures: c, outFeatures: c, accumulate: true)
+            w.attentionProjection.apply(attention, bias: w.attentionProjectionBias, out: x, inFeatures: c, outFeatures: c,
+                                        accumulate: true)
             // x += mlp(ln_2(x))
             Kernels.layerNormRow(x, weight: w.norm2Weight, bias: w.norm2Bias, out: h, count: c, epsilon: epsilon)
-            Kernels.linearRow(h, weight: w.expandWeight, bias: w.expandBias, out: hidden,
-                              inFeatures: c, outFeatures: 4 * c)                                                  // (4C)
+            w.expand.apply(h, bias: w.expandBias, out: hidden, inFeatures: c, outFeatures: 4 * c)                // (4C)
             Kernels.geluInPlace(hidden, count: 4 * c)
-            Kernels.linearRow(hidden, weight: w.mlpProjectionWeight, bias: w.mlpProjectionBias,
-                              out: x, inFeatures: 4 * c, outFeatures: c, accumulate: true)
+            w.mlpProjection.apply(hidden, bias: w.mlpProjectionBias, out: x, inFeatures: 4 * c, outFeatures: c,
+                                  accumulate: true)
         }
         cache.count = t + 1
         tokens.append(token)
@@ -315,11 +314,35 @@ public final class Generator {
     }
 }
 
+/// A Linear layer's weight as a step reads it: dense (in, out) float32, or packed (quantized, sparse).
+private enum LinearWeight {
+    case dense(UnsafePointer<Float>)
+    case packed(any PackedMatrix)
+
+    init(_ linear: Linear, _ pointer: (Tensor) -> UnsafePointer<Float>) {
+        if let packed = linear.packed { self = .packed(packed) } else { self = .dense(pointer(linear.weight)) }
+    }
+
+    /// out (= or +=) x · W + bias for one row.
+    @inline(__always)
+    func apply(_ x: UnsafePointer<Float>, bias: UnsafePointer<Float>?, out: UnsafeMutablePointer<Float>,
+               inFeatures: Int, outFeatures: Int, accumulate: Bool = false) {
+        switch self {
+        case .dense(let weight):
+            InferenceKernels.linearRow(x, weight: weight, bias: bias, out: out, inFeatures: inFeatures,
+                                       outFeatures: outFeatures, accumulate: accumulate)
+        case .packed(let matrix):
+            matrix.multiplyRow(x, into: out, accumulate: accumulate)
+            if let bias { InferenceKernels.add(bias, into: out, count: outFeatures) }
+        }
+    }
+}
+
 /// Pointers to the parameters a step reads (the model's tensors keep them alive).
 private struct Weights {
     struct Block {
-        let norm1Weight, norm1Bias, qkvWeight, attentionProjectionWeight: UnsafePointer<Float>
-        let norm2Weight, norm2Bias, expandWeight, mlpProjectionWeight: UnsafePointer<Float>
+        let norm1Weight, norm1Bias, norm2Weight, norm2Bias: UnsafePointer<Float>
+        let qkv, attentionProjection, expand, mlpProjection: LinearWeight
         let qkvBias, attentionProjectionBias, expandBias, mlpProjectionBias: UnsafePointer<Float>?
     }
     var tokenEmbedding: UnsafePointer<Float>!, positionEmbedding: UnsafePointer<Float>!  // (V, C), (T_max, C)
@@ -338,9 +361,9 @@ private struct Weights {
         (finalNormWeight, finalNormBias) = (p(t.finalNorm.weight), p(t.finalNorm.bias))
         blocks = t.h.map { b in
             Block(norm1Weight: p(b.attentionNorm.weight), norm1Bias: p(b.attentionNorm.bias),
-                  qkvWeight: p(b.attn.qkv.weight), attentionProjectionWeight: p(b.attn.projection.weight),
                   norm2Weight: p(b.mlpNorm.weight), norm2Bias: p(b.mlpNorm.bias),
-                  expandWeight: p(b.mlp.expand.weight), mlpProjectionWeight: p(b.mlp.projection.weight),
+                  qkv: LinearWeight(b.attn.qkv, p), attentionProjection: LinearWeight(b.attn.projection, p),
+                  expand: LinearWeight(b.mlp.expand, p), mlpProjection: LinearWeight(b.mlp.projection, p),
                   qkvBias: b.attn.qkv.bias.map(p), attentionProjectionBias: b.attn.projection.bias.map(p),
                   expandBias: b.mlp.expand.bias.map(p), mlpProjectionBias: b.mlp.projection.bias.map(p))
         }

@@ -3,8 +3,10 @@
 
 /// y = x · W + b with W stored (in, out), GPT-2's Conv1D layout (so HF checkpoints map 1:1).
 public final class Linear: Module {
-    public var weight: Tensor   // (in, out)
+    public var weight: Tensor   // (in, out); (0, 0) once packed
     public var bias: Tensor?    // (out)
+    /// The weight in a compressed form for inference (quantized, sparse); nil: the dense `weight`.
+    public private(set) var packed: (any PackedMatrix)?
 
     public init(inFeatures: Int, outFeatures: Int, bias: Bool = true, std: Float = 0.02, rng: inout RNG) throws {
         weight = try Tensor.zeros([inFeatures, outFeatures], requiresGrad: true)
@@ -12,11 +14,36 @@ public final class Linear: Module {
         self.bias = bias ? try Tensor.zeros([outFeatures], requiresGrad: true) : nil
     }
 
-    public var inFeatures: Int { weight.shape[0] }
-    public var outFeatures: Int { weight.shape[1] }
+    public var inFeatures: Int { packed?.columns ?? weight.shape[0] }
+    public var outFeatures: Int { packed?.rows ?? weight.shape[1] }
 
-    /// (…, in) → (…, out)
-    public func callAsFunction(_ x: Tensor) throws -> Tensor { try x.linear(weight: weight, bias: bias) }
+    /// Replaces the dense weight by `matrix` (out × in) for inference; the float32 weight is released.
+    /// - Throws: `TensorError` when the matrix's shape is not this layer's.
+    public func pack(_ matrix: any PackedMatrix) throws {
+        guard matrix.rows == outFeatures, matrix.columns == inFeatures else {
+            throw TensorError("Linear.pack: a \(matrix.rows)×\(matrix.columns) (out × in) matrix does not fit a layer of \(inFeatures) → \(outFeatures)")
+        }
+        packed = matrix
+        weight = try Tensor.zeros([0, 0])
+    }
+
+    /// (…, in) → (…, out). With a packed weight, nothing is recorded for gradients (it is frozen).
+    public func callAsFunction(_ x: Tensor) throws -> Tensor {
+        guard let packed else { return try x.linear(weight: weight, bias: bias) }
+        guard x.rank >= 1, x.shape.last == packed.columns else {
+            throw TensorError("linear (\(packed.format)): input \(x.shape) does not fit \(packed.columns) inputs")
+        }
+        let rows = x.count / max(packed.columns, 1)
+        let out = try Tensor.zeros(Array(x.shape.dropLast()) + [packed.rows])
+        packed.multiply(rows: rows, x.data, into: out.data)
+        if let bias {
+            for r in 0..<rows {
+                let y = out.data + r * packed.rows
+                for j in 0..<packed.rows { y[j] += bias.data[j] }
+            }
+        }
+        return out
+    }
 }
 
 /// A table of `count` learned vectors of size `dimensions`.
