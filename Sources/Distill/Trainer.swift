@@ -143,6 +143,9 @@ public final class Trainer {
     private var sessionStart: Date?
     /// Called when a step's loss is not finite, before the error is thrown (the run names its last checkpoint).
     public var divergenceNote: () -> String = { "" }
+    /// Runs after every optimizer step (with `step` already advanced): gradual pruning applies its
+    /// masks here, so pruned weights and their optimizer moments stay exactly zero.
+    public var afterStep: ((Trainer) throws -> Void)?
 
     /// Wall time of the whole run so far, across resumed sessions.
     public var elapsedSeconds: Double {
@@ -194,6 +197,7 @@ public final class Trainer {
         clipGradientNorm(parameters, maxNorm: recipe.gradientClip)
         optimizer.step()
         step += 1
+        try afterStep?(self)
         return value
     }
 
