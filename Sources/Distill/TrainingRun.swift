@@ -80,8 +80,10 @@ public struct TrainingRun {
 
     /// Trains on any objective (distillation passes its own), from scratch or resuming.
     /// `stopAfter`: end this session with a checkpoint once that step is done (continue with `resume`).
+    /// `prepare` sees the trainer once it is set up (after a resume restored it), before the first step:
+    /// gradual pruning installs its `afterStep` there.
     public func run(objective: any TrainingObjective, resume: Bool, overwrite: Bool, stopAfter: Int? = nil,
-                    progress: (String) -> Void) throws -> RunSummary {
+                    prepare: ((Trainer) throws -> Void)? = nil, progress: (String) -> Void) throws -> RunSummary {
         let model = try GPT(config: settings.config, seed: settings.recipe.seed)
         let trainer = try Trainer(model: model, recipe: settings.recipe, objective: objective)
         let fileManager = FileManager.default
@@ -123,6 +125,7 @@ public struct TrainingRun {
                 throw ModelError("--force: \(directory.path) holds \(foreign), which is not part of a checkpoint; choose another --out")
             }
         }
+        try prepare?(trainer)
         try fileManager.createDirectory(at: directory, withIntermediateDirectories: true)
         try writeMetrics(metrics)  // the live file, truncated to the checkpoint on resume
 
