@@ -21,6 +21,12 @@ public struct DistillationJob {
     /// The run directory; nil: `checkpoints/<default name>`.
     public var directory: URL?
     public var corpus: String
+    /// Start from this checkpoint's weights instead of a fresh initialisation (fine-tuning).
+    public var initialCheckpoint: URL?
+    /// Role in the model name; nil: `distilled` (or `baseline` for α = 0).
+    public var roleOverride: String?
+    /// Final sparsity, for the name's `-s<percent>` suffix (pruning fine-tunes).
+    public var sparsity: Double?
 
     public init(logits: URL, validationLogits: URL, student: GPTConfig, recipe: TrainingRecipe,
                 settings: DistillationSettings, tokenizer: (any Tokenizer)? = nil, directory: URL? = nil,
@@ -43,14 +49,14 @@ public struct DistillationJob {
     }
 
     /// `distilled` or, for α = 0, `baseline` (the hard-label student on the same data).
-    public var role: String { settings.alpha == 0 ? "baseline" : "distilled" }
+    public var role: String { roleOverride ?? (settings.alpha == 0 ? "baseline" : "distilled") }
 
     /// The model name (`shakespeare-distilled-0.45M-ctx128-char-F32`) and the default run directory name,
     /// which adds the knobs and the seed so that a sweep's runs never collide.
     public func names(tokenizer: any Tokenizer) -> (model: String, directory: String) {
         let label = tokenizer.kind == .bytePairEncoding ? "bpe-\(tokenizer.vocabularySize)" : tokenizer.kind.rawValue
         let model = CheckpointInfo.modelName(corpus: corpus, role: role, parameters: student.parameterCount,
-                                             context: student.contextLength, tokenizer: label, format: "F32")
+                                             context: student.contextLength, tokenizer: label, format: "F32", sparsity: sparsity)
         var directory = model
         if settings.alpha > 0 {
             directory += "-T\(Self.number(settings.temperature))-a\(Self.number(settings.alpha))"
@@ -63,7 +69,8 @@ public struct DistillationJob {
     /// Opens the files, checks them against the student and each other, and runs (or resumes).
     /// - Throws: `LogitsFileError` (tokenizer, vocabulary or context mismatch; incomplete file; files
     ///   of different teachers), `ModelError` from training (a NaN loss names the step and the last checkpoint).
-    public func run(resume: Bool, overwrite: Bool, stopAfter: Int? = nil, progress: (String) -> Void) throws -> RunSummary {
+    public func run(resume: Bool, overwrite: Bool, stopAfter: Int? = nil, prepare: ((Trainer) throws -> Void)? = nil,
+                    progress: (String) -> Void) throws -> RunSummary {
         try settings.validate()
         let reader = try LogitsReader(url: logits)
         let validationReader = try LogitsReader(url: validationLogits)
@@ -88,13 +95,15 @@ public struct DistillationJob {
                                             logitsFile: reader.urls[0].lastPathComponent, sequences: reader.sequenceCount)
         let run = TrainingRun(directory: directory ?? URL(fileURLWithPath: "checkpoints/\(names.directory)"),
                               config: student, recipe: recipe, tokenizer: tokenizer,
-                              info: CheckpointInfo(name: names.model, role: role, corpus: corpus, teacher: reader.attributes.teacher),
-                              distillation: identity)
+                              info: CheckpointInfo(name: names.model, role: role, corpus: corpus, sparsity: sparsity,
+                                                   teacher: reader.attributes.teacher),
+                              distillation: identity, initialCheckpoint: initialCheckpoint)
         progress("\(names.model): \(student.parameterCount) parameters; \(reader.sequenceCount) training sequences of \(reader.context) (\(reader.attributes.mode)) from \(reader.attributes.teacher); "
                  + (settings.alpha == 0 ? "hard labels only (baseline)"
                     : "α \(Self.number(settings.alpha)), T \(Self.number(settings.temperature)), \(settings.divergence.rawValue)\(settings.t2Scaling ? " × T²" : "")")
                  + " → \(run.directory.path)")
-        return try run.run(objective: objective, resume: resume, overwrite: overwrite, stopAfter: stopAfter, progress: progress)
+        return try run.run(objective: objective, resume: resume, overwrite: overwrite, stopAfter: stopAfter, prepare: prepare,
+                           progress: progress)
     }
 
     /// 2, 0.5, 0.25: no trailing zeros.

@@ -14,6 +14,8 @@ public struct RunSettings: Codable, Equatable, Sendable {
     /// Distillation runs: the knobs and the training file's identity (absent for next-token runs,
     /// so their hash is unchanged).
     public var distillation: DistillationIdentity?
+    /// The checkpoint the weights start from (fine-tuning, e.g. gradual pruning); nil: fresh initialisation.
+    public var initialCheckpoint: String?
 
     public var hash: String {
         let encoder = JSONEncoder()
@@ -58,10 +60,10 @@ public struct TrainingRun {
                                            Checkpoint.trainerStateFileName, Checkpoint.trainerMomentsFileName, metricsFileName]
 
     public init(directory: URL, config: GPTConfig, recipe: TrainingRecipe, tokenizer: any Tokenizer, info: CheckpointInfo,
-                distillation: DistillationIdentity? = nil) {
+                distillation: DistillationIdentity? = nil, initialCheckpoint: URL? = nil) {
         self.directory = directory
         self.settings = RunSettings(config: config, recipe: recipe, tokenizerSHA256: tokenizer.fingerprint(),
-                                    distillation: distillation)
+                                    distillation: distillation, initialCheckpoint: initialCheckpoint?.path)
         self.tokenizer = tokenizer
         self.info = info
     }
@@ -85,6 +87,13 @@ public struct TrainingRun {
     public func run(objective: any TrainingObjective, resume: Bool, overwrite: Bool, stopAfter: Int? = nil,
                     prepare: ((Trainer) throws -> Void)? = nil, progress: (String) -> Void) throws -> RunSummary {
         let model = try GPT(config: settings.config, seed: settings.recipe.seed)
+        if let initial = settings.initialCheckpoint, !resume {
+            let saved = try Checkpoint.readConfig(GPTConfig.self, from: URL(fileURLWithPath: initial))
+            guard saved == settings.config else {
+                throw ModelError("\(initial): its model config differs from this run's; fine-tuning starts from a checkpoint of the same shape")
+            }
+            try Checkpoint.loadParameters(into: model, from: URL(fileURLWithPath: initial))
+        }
         let trainer = try Trainer(model: model, recipe: settings.recipe, objective: objective)
         let fileManager = FileManager.default
         let stateFile = directory.appendingPathComponent(Checkpoint.trainerStateFileName)
