@@ -1,0 +1,147 @@
+// `alambique compare`: the teacher first, then any students, each measured from its checkpoint
+// alone — size, quality, speed and the teacher's judgement — into one results object (DESIGN.md
+// §6 "compare / results.json"). Nothing is copied from training logs.
+
+import Foundation
+import Models
+import Store
+import Tokenizers
+
+/// A model as loaded for comparison (a dense, sparse or quantized checkpoint).
+public struct LoadedModel {
+    public var model: GPT
+    public var tokenizer: any Tokenizer
+    public var name: String
+    public var role: String
+    /// As in model names: F32, INT8, Q8_0, Q4_0, Q4_1, F32-s90, F32-2of4 …
+    public var format: String
+    public var parameters: Int
+    public var nonzeroParameters: Int
+    /// Bytes of the checkpoint's weights file(s) on disk.
+    public var bytes: Int
+
+    public init(model: GPT, tokenizer: any Tokenizer, name: String, role: String, format: String, parameters: Int,
+                nonzeroParameters: Int, bytes: Int) {
+        self.model = model
+        self.tokenizer = tokenizer
+        self.name = name
+        self.role = role
+        self.format = format
+        self.parameters = parameters
+        self.nonzeroParameters = nonzeroParameters
+        self.bytes = bytes
+    }
+}
+
+/// One row of results.json (field names are part of the interface: DESIGN.md §6).
+public struct ComparedModel: Codable, Sendable {
+    public var name: String
+    public var role: String
+    public var format: String
+    public var params: Int
+    public var nonzero_params: Int
+    public var bytes: Int
+    public var load_s: Double
+    public var peak_rss_mb: Double?
+    public var val_loss: Double
+    public var perplexity: Double
+    public var bits_per_char: Double
+    public var accuracy: Double
+    public var agreement: Double?
+    public var kl_to_teacher: Double?
+    public var ece: Double
+    public var forward_tok_s: Double
+    public var generate_tok_s: Double
+    public var latency_p50_ms: Double
+    public var latency_p95_ms: Double
+    public var judge_ppl: Double?
+    public var distinct2: Double?
+    /// The continuations of the judge's prompts, decoded (ours, beyond DESIGN §6).
+    public var continuations: [String]?
+}
+
+/// The results object.
+public struct ComparisonResult: Codable, Sendable {
+    public var models: [ComparedModel]
+    /// The judge's prompts, decoded.
+    public var prompts: [String]?
+    public var validation_tokens: Int?
+    public var threads: Int?
+}
+
+public struct Comparison {
+    /// Checkpoints, the teacher first.
+    public var checkpoints: [URL]
+    public var load: (URL) throws -> LoadedModel
+    /// The validation text (the corpus's validation split).
+    public var validationText: String
+    /// Validation windows: the first `validationBatches` batches of 16 consecutive windows.
+    public var validationBatches: Int
+    /// The judge's prompts (text); each model continues each by `judgeTokens` tokens.
+    public var prompts: [String]
+    public var judgeTokens: Int
+    public var speedRuns: Int
+
+    public init(checkpoints: [URL], load: @escaping (URL) throws -> LoadedModel, validationText: String,
+                validationBatches: Int = 50, prompts: [String], judgeTokens: Int = 64, speedRuns: Int = 3) {
+        self.checkpoints = checkpoints
+        self.load = load
+        self.validationText = validationText
+        self.validationBatches = validationBatches
+        self.prompts = prompts
+        self.judgeTokens = judgeTokens
+        self.speedRuns = speedRuns
+    }
+
+    /// Default prompts: openings in the corpus's own manner.
+    public static let defaultPrompts = ["ROMEO:\n", "First Citizen:\nWe are", "KING HENRY:\nNow, lords,",
+                                        "Enter HAMLET.\n\nHAMLET.\n", "O, what a ", "LADY MACBETH:\nThe "]
+
+    public func run(progress: (String) -> Void) throws -> ComparisonResult {
+        guard let first = checkpoints.first else { throw ModelError("compare: give at least one checkpoint (the teacher first)") }
+        progress("loading the teacher \(first.lastPathComponent)…")
+        let teacher = try load(first)
+        let context = teacher.model.config.contextLength
+        let tokens = try teacher.tokenizer.encode(validationText)
+        let windows = try TokenWindows(tokens: tokens, context: context, name: "validation split")
+            .validationBatches(batchSize: 16, maximumBatches: validationBatches)
+        let characters = try windows.map { batch in try teacher.tokenizer.decode(batch.targets.values).unicodeScalars.count }
+        let promptIds = try prompts.map { try teacher.tokenizer.encode($0) }
+        var rows: [ComparedModel] = []
+        for (index, url) in checkpoints.enumerated() {
+            PeakMemory.reset()
+            let start = Date()
+            let loaded = index == 0 ? teacher : try load(url)
+            let loadSeconds = index == 0 ? try timeLoad(url) : Date().timeIntervalSince(start)
+            progress("[\(index + 1)/\(checkpoints.count)] \(loaded.name) (\(loaded.format)): quality…")
+            guard loaded.tokenizer.fingerprint() == teacher.tokenizer.fingerprint() else {
+                throw ModelError("compare: \(url.path) uses another tokenizer than the teacher; models are compared on the teacher's tokens")
+            }
+            let quality = try QualityEvaluation.evaluate(model: loaded.model, teacher: index == 0 ? nil : teacher.model,
+                                                         batches: windows, charactersPerBatch: characters)
+            let peak = PeakMemory.megabytes()
+            progress("[\(index + 1)/\(checkpoints.count)] \(loaded.name): speed…")
+            let speed = try SpeedEvaluation.measure(model: loaded.model, batch: windows[0].inputs, runs: speedRuns)
+            progress("[\(index + 1)/\(checkpoints.count)] \(loaded.name): the teacher judges \(prompts.count) continuations…")
+            let judge = try TeacherJudge.judge(model: loaded.model, teacher: teacher.model, prompts: promptIds, newTokens: judgeTokens)
+            rows.append(ComparedModel(
+                name: loaded.name, role: loaded.role, format: loaded.format, params: loaded.parameters,
+                nonzero_params: loaded.nonzeroParameters, bytes: loaded.bytes, load_s: loadSeconds, peak_rss_mb: peak,
+                val_loss: quality.validationLoss, perplexity: quality.perplexity, bits_per_char: quality.bitsPerCharacter,
+                accuracy: quality.accuracy, agreement: quality.agreement, kl_to_teacher: quality.klToTeacher,
+                ece: quality.expectedCalibrationError, forward_tok_s: speed.forwardTokensPerSecond,
+                generate_tok_s: speed.generateTokensPerSecond, latency_p50_ms: speed.latencyP50Milliseconds,
+                latency_p95_ms: speed.latencyP95Milliseconds, judge_ppl: judge.teacherPerplexity, distinct2: judge.distinct2,
+                continuations: try judge.continuations.map { try loaded.tokenizer.decode($0) }))
+        }
+        return ComparisonResult(models: rows, prompts: prompts, validation_tokens: windows.count * 16 * context,
+                                threads: Threads.count)
+    }
+
+    /// The teacher was loaded before the clock started (its tokenizer sets up the data): load it again, timed.
+    private func timeLoad(_ url: URL) throws -> Double {
+        let start = Date()
+        _ = try load(url)
+        return Date().timeIntervalSince(start)
+    }
+}
