@@ -56,7 +56,7 @@ public struct LogitsBenchmark {
     /// Where the temporary files go (removed afterwards).
     public var scratch: URL
 
-    public init(teachers: [Teacher], sequences: Int = 256, sizeSequences: Int = 128, runs: Int = 3, scratch: URL) {
+    public init(teachers: [Teacher], sequences: Int = 256, sizeSequences: Int = 384, runs: Int = 3, scratch: URL) {
         self.teachers = teachers
         self.sequences = sequences
         self.sizeSequences = sizeSequences

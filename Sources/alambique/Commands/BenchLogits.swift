@@ -29,7 +29,7 @@ struct BenchLogits: ParsableCommand {
     @Option(help: "BPE teacher checkpoint (default: an untrained teacher-small with the bpe-1024 tokenizer).") var bpeTeacher: String?
     @Option(help: "Timing rounds (after one warm-up).") var runs = 3
     @Option(help: "Windows per timed export.") var sequences = 256
-    @Option(help: "Windows per size measurement (a multiple of every layout's block, so no chunk is partly empty).") var sequencesForSizes = 192
+    @Option(help: "Windows per size measurement (a multiple of every layout's block, so no chunk is partly empty).") var sequencesForSizes = 384
     @Option(help: "Data directory (the corpus is fetched there when missing).") var data = "data"
 
     func validate() throws {
