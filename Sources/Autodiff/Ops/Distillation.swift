@@ -48,96 +48,125 @@ extension Tensor {
         }
         let table = try DistillationTable(teacher: teacher, rows: rows, vocabularySize: v, studentShape: shape)
         let k = table.bucketCount
-        // Saved for backward: the student's log-normaliser at T, h_b per stored bucket, and per row
+        // Saved for backward: the student's (max, log Σ) at T, h_b per stored bucket, and per row
         // (h_rest, log Q_rest, Σ_b h_b).
-        let studentLogNorm = Tensor.empty([rows])
+        let studentStats = Tensor.empty([rows, 2])
         let h = Tensor.empty([rows, k])
         let restStats = Tensor.empty([rows, 3])
         let perRow = Tensor.empty([rows])
         let invT = 1 / temperature
-        let (pz, pn, ph, pr, pd) = (Unchecked(data), Unchecked(studentLogNorm.data), Unchecked(h.data),
+        let (pz, pn, ph, pr, pd) = (Unchecked(data), Unchecked(studentStats.data), Unchecked(h.data),
                                     Unchecked(restStats.data), Unchecked(perRow.data))
         let shared = Unchecked(table)
         parallelRanges(rows, minimumPerThread: max(1, elementwiseGrain / v)) { range in
-            var inTopK = [Bool](repeating: false, count: v)
+            // 1 where a token is in the rest bucket, 0 for the row's stored tokens (set and reset per row).
+            var restMask = [Float](repeating: 1, count: v)
             var logP = [Double](repeating: 0, count: k), logQ = [Double](repeating: 0, count: k)
-            for row in range {
-                let z = pz.value + row * v
-                let table = shared.value
-                // Student at T: log q_j = z_j / T − logNorm.
-                var maximum = -Float.infinity
-                for j in 0..<v { maximum = max(maximum, z[j] * invT) }
-                var sum: Double = 0
-                for j in 0..<v { sum += Double(fastExp(z[j] * invT - maximum)) }
-                let logNorm = Double(maximum) + Foundation.log(sum)
-                pn.value[row] = Float(logNorm)
-                // Teacher buckets at T.
-                let logPRest = table.teacherLogProbabilities(row: row, temperature: Double(temperature), into: &logP)
-                // Student buckets: the stored tokens, then the rest (log-sum-exp outside the top-k).
-                let ids = table.indices(row: row)
-                for b in 0..<k {
-                    let j = ids.map { Int($0[b]) } ?? b
-                    logQ[b] = Double(z[j] * invT) - logNorm
+            restMask.withUnsafeMutableBufferPointer { mask in
+                for row in range {
+                    let z = pz.value + row * v
+                    let table = shared.value
+                    // Student at T: log q_j = z_j / T − logNorm.
+                    let (maximum, logSum) = rowMaxAndLogSumExp(z, v, scale: invT)
+                    let logNorm = Double(maximum) + Double(logSum)
+                    pn.value[2 * row] = maximum
+                    pn.value[2 * row + 1] = logSum
+                    // Teacher buckets at T.
+                    let logPRest = table.teacherLogProbabilities(row: row, temperature: Double(temperature), into: &logP)
+                    // Student buckets: the stored tokens, then the rest (a sum outside the top-k, never 1 − Σ).
+                    let ids = table.indices(row: row)
+                    for b in 0..<k {
+                        let j = ids.map { Int($0[b]) } ?? b
+                        logQ[b] = Double(z[j] * invT) - logNorm
+                    }
+                    var logQRest = -Double.infinity
+                    if table.hasRest, let ids {
+                        for b in 0..<k { mask[Int(ids[b])] = 0 }
+                        let restSum = maskedExpSum(z, mask.baseAddress!, v, scale: invT, shift: maximum)
+                        for b in 0..<k { mask[Int(ids[b])] = 1 }
+                        logQRest = Double(maximum) + Foundation.log(Double(restSum)) - logNorm
+                    }
+                    var loss: Double = 0, hSum: Double = 0
+                    for b in 0..<k {
+                        let (term, hb) = divergence.term(logP: logP[b], logQ: logQ[b])
+                        loss += term
+                        hSum += hb
+                        ph.value[row * k + b] = Float(hb)
+                    }
+                    var hRest: Double = 0
+                    if table.hasRest {
+                        let (term, hb) = divergence.term(logP: logPRest, logQ: logQRest)
+                        loss += term
+                        hSum += hb
+                        hRest = hb
+                    }
+                    pr.value[3 * row] = Float(hRest)
+                    pr.value[3 * row + 1] = Float(logQRest)
+                    pr.value[3 * row + 2] = Float(hSum)
+                    pd.value[row] = Float(loss)
                 }
-                var logQRest = -Double.infinity
-                if table.hasRest {
-                    for b in 0..<k { inTopK[Int(ids![b])] = true }
-                    var restSum: Double = 0
-                    for j in 0..<v where !inTopK[j] { restSum += Double(fastExp(z[j] * invT - maximum)) }
-                    for b in 0..<k { inTopK[Int(ids![b])] = false }
-                    logQRest = Double(maximum) + Foundation.log(restSum) - logNorm
-                }
-                var loss: Double = 0, hSum: Double = 0
-                for b in 0..<k {
-                    let (term, hb) = divergence.term(logP: logP[b], logQ: logQ[b])
-                    loss += term
-                    hSum += hb
-                    ph.value[row * k + b] = Float(hb)
-                }
-                var hRest: Double = 0
-                if table.hasRest {
-                    let (term, hb) = divergence.term(logP: logPRest, logQ: logQRest)
-                    loss += term
-                    hSum += hb
-                    hRest = hb
-                }
-                pr.value[3 * row] = Float(hRest)
-                pr.value[3 * row + 1] = Float(logQRest)
-                pr.value[3 * row + 2] = Float(hSum)
-                pd.value[row] = Float(loss)
             }
         }
         var total: Double = 0
         for i in 0..<rows { total += Double(perRow.data[i]) }
         let out = Tensor(scalar: Float(total / Double(max(rows, 1))))
-        return out.recorded("distillationDivergence", [self]) { [self, studentLogNorm, h, restStats] _, g in
+        return out.recorded("distillationDivergence", [self]) { [self, studentStats, h, restStats] _, g in
             let factor = g.data[0] * invT / Float(max(rows, 1))
             let pg = Unchecked(gradBuffer())
-            let (pn, ph, pr) = (Unchecked(studentLogNorm.data), Unchecked(h.data), Unchecked(restStats.data))
+            let (pn, ph, pr) = (Unchecked(studentStats.data), Unchecked(h.data), Unchecked(restStats.data))
             parallelRanges(rows, minimumPerThread: max(1, elementwiseGrain / v)) { range in
-                var inTopK = [Bool](repeating: false, count: v)
-                for row in range {
-                    let z = pz.value + row * v, dz = pg.value + row * v
-                    let table = shared.value
-                    let logNorm = pn.value[row], hRest = pr.value[3 * row], logQRest = pr.value[3 * row + 1]
-                    let hSum = pr.value[3 * row + 2]
-                    let ids = table.indices(row: row)
-                    if table.hasRest { for b in 0..<k { inTopK[Int(ids![b])] = true } }
-                    for j in 0..<v {
-                        let logQ = z[j] * invT - logNorm
-                        var d = -fastExp(logQ) * hSum
-                        if table.hasRest && !inTopK[j] { d += fastExp(logQ - logQRest) * hRest }
-                        dz[j] += factor * d
-                    }
-                    if table.hasRest { for b in 0..<k { inTopK[Int(ids![b])] = false } }
-                    for b in 0..<k {
-                        let j = ids.map { Int($0[b]) } ?? b
-                        dz[j] += factor * ph.value[row * k + b]
+                var restMask = [Float](repeating: 1, count: v)
+                restMask.withUnsafeMutableBufferPointer { mask in
+                    for row in range {
+                        let z = pz.value + row * v, dz = pg.value + row * v
+                        let table = shared.value
+                        let maximum = pn.value[2 * row], logSum = pn.value[2 * row + 1]
+                        let hRest = pr.value[3 * row], logQRest = pr.value[3 * row + 1], hSum = pr.value[3 * row + 2]
+                        // −q_j · Σ_b h_b for every token.
+                        accumulateSoftmaxRow(dz, z, v, scale: invT, max: maximum, logSum: logSum, factor: -factor * hSum)
+                        let ids = table.indices(row: row)
+                        // + q_j / Q_rest · h_rest for the rest bucket's tokens.
+                        if table.hasRest, let ids, hRest != 0 {
+                            for b in 0..<k { mask[Int(ids[b])] = 0 }
+                            accumulateMaskedExp(dz, z, mask.baseAddress!, v, scale: invT,
+                                                shift: maximum + logSum + logQRest, factor: factor * hRest)
+                            for b in 0..<k { mask[Int(ids[b])] = 1 }
+                        }
+                        // + h_b for each stored token.
+                        for b in 0..<k {
+                            let j = ids.map { Int($0[b]) } ?? b
+                            dz[j] += factor * ph.value[row * k + b]
+                        }
                     }
                 }
             }
         }
     }
+}
+
+/// Σ mask[i] · exp(x[i]·scale − shift) over a row (x·scale − shift ≤ 0 where mask is 1).
+@inline(__always)
+private func maskedExpSum(_ x: UnsafeMutablePointer<Float>, _ mask: UnsafeMutablePointer<Float>, _ n: Int,
+                          scale: Float, shift: Float) -> Float {
+    let sv = Vec(repeating: scale), shiftv = Vec(repeating: shift)
+    var acc = Vec.zero
+    var i = 0
+    while i + 8 <= n { acc += mask.loadVec(i) * vexpNonPositive(x.loadVec(i) * sv - shiftv); i += 8 }
+    var sum = acc.sum()
+    while i < n { sum += mask[i] * fastExp(x[i] * scale - shift); i += 1 }
+    return sum
+}
+
+/// t[i] += factor · mask[i] · exp(x[i]·scale − shift). Masked-out lanes may have a large exponent
+/// (a stored token over a tiny rest mass): `vexp` saturates instead of overflowing, and the mask's 0
+/// removes them.
+@inline(__always)
+private func accumulateMaskedExp(_ t: UnsafeMutablePointer<Float>, _ x: UnsafeMutablePointer<Float>,
+                                 _ mask: UnsafeMutablePointer<Float>, _ n: Int, scale: Float, shift: Float, factor: Float) {
+    let sv = Vec(repeating: scale), shiftv = Vec(repeating: shift), fv = Vec(repeating: factor)
+    var i = 0
+    while i + 8 <= n { t.storeVec(t.loadVec(i) + fv * mask.loadVec(i) * vexp(x.loadVec(i) * sv - shiftv), i); i += 8 }
+    while i < n { if mask[i] != 0 { t[i] += factor * fastExp(x[i] * scale - shift) }; i += 1 }
 }
 
 extension Divergence {
@@ -202,9 +231,13 @@ private final class DistillationTable {
             guard indices.values.allSatisfy({ $0 >= 0 && Int($0) < v }) else {
                 throw TensorError("distillationDivergence: a top-k index lies outside the vocabulary 0..<\(v)")
             }
-            for row in 0..<rows {  // a repeated id would count a token twice
-                let slice = indices.values[row * k ..< row * k + k]
-                if Set(slice).count != k { throw TensorError("distillationDivergence: row \(row) repeats a top-k index") }
+            var seen = [Int](repeating: -1, count: v)  // a repeated id would count a token twice
+            for row in 0..<rows {
+                for b in 0..<k {
+                    let j = Int(indices.values[row * k + b])
+                    if seen[j] == row { throw TensorError("distillationDivergence: row \(row) repeats the top-k index \(j)") }
+                    seen[j] = row
+                }
             }
             bucketCount = k
             logits = t.data
