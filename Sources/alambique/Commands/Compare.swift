@@ -18,8 +18,10 @@ struct Compare: ParsableCommand {
           judge    each model continues the prompts (temperature 0.8, top-k 40, fixed seeds); the teacher \
         scores the continuations by its perplexity, beside distinct-2 so that repetition cannot win.
 
-        Output: a Markdown table on stdout (--json: the results object of DESIGN.md §6), and \
-        report.md, results.csv, results.json in --out.
+        Output: a Markdown table on stdout (--json: the results object of DESIGN.md §6); with --out, \
+        report.md, results.csv, results.json and SVG plots (quality vs size with the Pareto front, \
+        training curves from each checkpoint's metrics.jsonl, quality vs sparsity) in that folder, and \
+        notebooks-export/<name>.ipynb with the tables and plots embedded.
 
         Example: alambique compare checkpoints/shakespeare-teacher-3.2M-ctx128-char-F32 checkpoints/<student> --out reports/mine
         """)
@@ -33,6 +35,8 @@ struct Compare: ParsableCommand {
     @Option(help: "Tokens each model adds to each judge prompt.") var judgeTokens = 64
     @Option(help: "Data directory (the corpus is fetched there when missing).") var dataDirectory = "data"
     @Flag(help: "Print the results object (JSON) on stdout instead of the table.") var json = false
+    @Option(help: "Also write notebooks-export/<name>.ipynb (default: the --out folder's name).") var notebook: String?
+    @Option(help: "A logit file the notebook's last cells open with h5py.") var logits: String?
 
     func validate() throws {
         guard !checkpoints.isEmpty else { throw ValidationError("give at least one checkpoint (the teacher first)") }
@@ -64,7 +68,22 @@ struct Compare: ParsableCommand {
             try AtomicFile.write(Data(report.utf8), to: directory.appendingPathComponent("report.md"))
             try AtomicFile.write(Data(ComparisonTables.csv(result).utf8), to: directory.appendingPathComponent("results.csv"))
             try AtomicFile.write(try ComparisonTables.json(result), to: directory.appendingPathComponent("results.json"))
-            printError("report: \(directory.path)/report.md, results.csv, results.json")
+            var plots: [(name: String, svg: String)] = [("quality-vs-size", ComparisonPlots.qualityVersusSize(result))]
+            if let curves = ComparisonPlots.trainingCurves(checkpoints.map { URL(fileURLWithPath: $0) }, names: result.models.map { "\($0.role) (\($0.format))" }) {
+                plots.append(("training-curves", curves))
+            }
+            if let sparsity = ComparisonPlots.qualityVersusSparsity(result) { plots.append(("quality-vs-sparsity", sparsity)) }
+            for plot in plots {
+                try AtomicFile.write(Data(plot.svg.utf8), to: directory.appendingPathComponent(plot.name + ".svg"))
+            }
+            let name = notebook ?? directory.lastPathComponent
+            let notebookURL = URL(fileURLWithPath: "notebooks-export/\(name).ipynb")
+            let relativeCSV = "../" + directory.appendingPathComponent("results.csv").path
+                .replacingOccurrences(of: FileManager.default.currentDirectoryPath + "/", with: "")
+            let book = Notebook.comparison(title: "Alambique — \(name)", result: result, plots: plots, resultsCSV: relativeCSV,
+                                           logitFile: logits.map { "../" + $0 })
+            try AtomicFile.write(try book.json(), to: notebookURL)
+            printError("report: \(directory.path)/report.md, results.csv, results.json, \(plots.map { $0.name + ".svg" }.joined(separator: ", ")); notebook \(notebookURL.path)")
         }
     }
 }
