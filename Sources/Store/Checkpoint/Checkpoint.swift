@@ -33,11 +33,16 @@ public enum Checkpoint {
     /// - Throws: `CheckpointError` (the tokenizer's vocabulary differs from the config's `vocab_size`,
     ///   or a write failed), `SafeTensorsError`, or the config's encoding error.
     @discardableResult
+    ///   - weights: the tensors of model.safetensors and its metadata, when they are not the module's
+    ///     float32 parameters (compressed checkpoints: quantized blocks, sparse masks); `info.parameterCount`
+    ///     is then the caller's.
     public static func save<Config: Encodable>(module: Module, config: Config, tokenizer: any Tokenizer,
                                                info: CheckpointInfo, trainer: TrainerCheckpoint? = nil,
-                                               extraFiles: [String: Data] = [:], to directory: URL) throws -> CheckpointInfo {
+                                               extraFiles: [String: Data] = [:],
+                                               weights: (entries: [SafeTensorsEntry], metadata: [String: String])? = nil,
+                                               to directory: URL) throws -> CheckpointInfo {
         var info = info
-        info.parameterCount = module.parameterCount
+        if weights == nil { info.parameterCount = module.parameterCount }
         info.tokenizerKind = tokenizer.kind.rawValue
         info.tokenizerSHA256 = tokenizer.fingerprint()
         info.created = ISO8601DateFormatter().string(from: Date())
@@ -51,13 +56,14 @@ public enum Checkpoint {
             throw CheckpointError(.writeFailed, path: directory.path, field: "extraFiles",
                                   "\"\(name)\" is not a plain file name or is one of the checkpoint's own files")
         }
-        let entries = module.namedParameters().map { name, tensor in
+        let entries = weights?.entries ?? module.namedParameters().map { name, tensor in
             SafeTensorsEntry(name: name, dataType: .float32, shape: tensor.shape,
                              bytes: Data(bytes: tensor.data, count: tensor.count * MemoryLayout<Float>.stride))
         }
+        let metadata = ["format": "pt"].merging(weights?.metadata ?? [:]) { _, new in new }
         try DirectoryReplacement.write(to: directory) { temporary in
             try write(configBytes, to: temporary.appendingPathComponent(configFileName))
-            try SafeTensors.write(entries, metadata: ["format": "pt"], to: temporary.appendingPathComponent(modelFileName))
+            try SafeTensors.write(entries, metadata: metadata, to: temporary.appendingPathComponent(modelFileName))
             try tokenizer.save(to: temporary.appendingPathComponent(tokenizerFileName))
             if let trainer { try writeTrainerState(trainer, module: module, into: temporary) }
             for (name, data) in extraFiles { try write(data, to: temporary.appendingPathComponent(name)) }
