@@ -1,0 +1,179 @@
+// Checkpoints of compressed models (DESIGN.md §6): model.safetensors holds quantized matrices as
+// their int8 or ggml-block entries (`<name>.q`/`.scale`/`.zero_point`, `<name>.blocks`), sparse tensors
+// as `<name>.mask` + `<name>.values`, and everything else as float32 under the HF names; metadata says
+// which is which (`alambique.quantization`: scheme and granularity per tensor; `alambique.sparse`: the
+// sparse tensors). Loading is strict: every entry must be used and every parameter supplied.
+
+import Foundation
+import Models
+import Store
+import Tokenizers
+
+public enum CompressedCheckpoint {
+    /// Metadata key: a JSON object {tensor name: {"scheme", "granularity"}}.
+    public static let quantizationKey = "alambique.quantization"
+    /// Metadata key: a JSON array of the tensor names stored as mask + values.
+    public static let sparseKey = "alambique.sparse"
+
+    /// A checkpoint loaded for inference.
+    public struct Loaded {
+        public let config: GPTConfig
+        public let model: GPT
+        public let tokenizer: any Tokenizer
+        public let info: CheckpointInfo
+        /// Logical parameters (a quantized matrix counts rows × columns).
+        public let parameters: Int
+        /// Parameters that are not zero (quantized matrices count whole).
+        public let nonzeroParameters: Int
+        /// Bytes of model.safetensors.
+        public let bytes: Int
+    }
+
+    /// The Linear layers of `model` with their HF weight names (`transformer.h.0.attn.c_attn.weight`).
+    public static func linearLayers(of model: Module) -> [(weightName: String, linear: Linear)] {
+        model.namedModules().compactMap { entry in
+            (entry.module as? Linear).map { (entry.name + ".weight", $0) }
+        }
+    }
+
+    /// Writes `model`: its packed quantized layers as quantized entries, the parameters named in
+    /// `sparse` as mask + values, the rest as float32.
+    /// - Throws: `CompressionError` for a sparse name that is not a parameter or a packed layer that is
+    ///   not quantized; the errors of `Checkpoint.save`.
+    @discardableResult
+    public static func save(model: GPT, tokenizer: any Tokenizer, info: CheckpointInfo, sparse: Set<String> = [],
+                            to directory: URL) throws -> CheckpointInfo {
+        var entries: [SafeTensorsEntry] = []
+        var quantization: [String: [String: String]] = [:]
+        var packedWeights = Set<ObjectIdentifier>()
+        var parameters = 0
+        for (name, linear) in linearLayers(of: model) {
+            guard let packed = linear.packed else { continue }
+            guard let quantized = packed as? QuantizedMatrix else {
+                throw CompressionError("\(name): a \(packed.format) layer cannot be saved; save the dense (masked) model with sparse storage instead")
+            }
+            entries += quantized.entries(name: name)
+            quantization[name] = ["scheme": quantized.scheme.rawValue, "granularity": quantized.granularity.rawValue]
+            packedWeights.insert(ObjectIdentifier(linear.weight))
+            parameters += quantized.rows * quantized.columns
+        }
+        let named = model.namedParameters().filter { !packedWeights.contains(ObjectIdentifier($0.tensor)) }
+        let names = Set(named.map(\.name))
+        if let unknown = sparse.subtracting(names).sorted().first {
+            throw CompressionError("sparse storage: \(unknown) is not a float32 parameter of the model")
+        }
+        for (name, tensor) in named {
+            parameters += tensor.count
+            if sparse.contains(name) {
+                entries += SparseTensorStorage.encode(name: name, tensor: tensor)
+            } else {
+                entries.append(SafeTensorsEntry(name: name, dataType: .float32, shape: tensor.shape,
+                                                bytes: Data(bytes: tensor.data, count: tensor.count * MemoryLayout<Float>.stride)))
+            }
+        }
+        var metadata: [String: String] = [:]
+        if !quantization.isEmpty {
+            metadata[quantizationKey] = String(decoding: try JSONSerialization.data(withJSONObject: quantization, options: [.sortedKeys]), as: UTF8.self)
+        }
+        if !sparse.isEmpty {
+            metadata[sparseKey] = String(decoding: try JSONSerialization.data(withJSONObject: sparse.sorted()), as: UTF8.self)
+        }
+        var info = info
+        info.parameterCount = parameters
+        return try Checkpoint.save(module: model, config: model.config, tokenizer: tokenizer, info: info,
+                                   weights: (entries, metadata), to: directory)
+    }
+
+    /// Loads any checkpoint the lab writes (dense, sparse, quantized). Quantized layers are packed as
+    /// stored; sparse layers at or above `SparseMatrix.crossoverSparsity` are packed as CSR when
+    /// `packSparse` (else, and below it, they stay dense with their zeros).
+    /// - Throws: `CompressionError` naming the tensor (unknown entry, missing scale, bad metadata);
+    ///   `CheckpointError`/`LoadError` as dense loading does.
+    public static func load(from directory: URL, packSparse: Bool = true) throws -> Loaded {
+        let config = try Checkpoint.readConfig(GPTConfig.self, from: directory)
+        let info = try Checkpoint.readInfo(from: directory)
+        let tokenizer = try Checkpoint.loadTokenizer(from: directory)
+        try Checkpoint.validateTokenizer(tokenizer, vocabularySize: config.vocabularySize, path: directory.path)
+        let url = directory.appendingPathComponent(Checkpoint.modelFileName)
+        let file = try SafeTensors.read(contentsOf: url)
+        let model = try GPT(config: config, seed: 0)
+        var used = Set<String>()
+
+        // Quantized layers.
+        let quantization = try metadataObject(file, quantizationKey, as: [String: [String: String]].self) ?? [:]
+        let linears = Dictionary(linearLayers(of: model).map { ($0.weightName, $0.linear) }, uniquingKeysWith: { a, _ in a })
+        var packedWeights = Set<ObjectIdentifier>()
+        var parameters = 0
+        for (name, spec) in quantization.sorted(by: { $0.key < $1.key }) {
+            guard let linear = linears[name] else {
+                throw CompressionError("\(url.path): \(quantizationKey) names \(name), which is not a linear layer's weight of this model")
+            }
+            guard let schemeName = spec["scheme"] else {
+                throw CompressionError("\(url.path): \(quantizationKey) has no scheme for \(name)")
+            }
+            let scheme = try QuantizationScheme(parsing: schemeName)
+            let granularity = try spec["granularity"].map { try QuantizationGranularity(parsing: $0) }
+            let matrix = try QuantizedMatrix(name: name, scheme: scheme, granularity: granularity,
+                                             rows: linear.outFeatures, columns: linear.inFeatures, file: file)
+            for entry in matrix.entries(name: name) { used.insert(entry.name) }
+            packedWeights.insert(ObjectIdentifier(linear.weight))
+            parameters += matrix.rows * matrix.columns
+            try linear.pack(matrix)
+        }
+
+        // Float parameters, dense or sparse.
+        let sparse = Set(try metadataObject(file, sparseKey, as: [String].self) ?? [])
+        var values: [String: ParameterValues] = [:]
+        var nonzero = parameters
+        for (name, tensor) in model.namedParameters() {
+            if tensor.count == 0, tensor.shape == [0, 0] {  // a packed layer's released weight
+                values[name] = ParameterValues(shape: [0, 0], values: [])
+                continue
+            }
+            let floats: [Float]
+            if sparse.contains(name) {
+                floats = try SparseTensorStorage.decode(name: name, shape: tensor.shape, file: file)
+                used.insert(SparseTensorStorage.maskName(name))
+                used.insert(SparseTensorStorage.valuesName(name))
+            } else {
+                guard let entry = file[name] else {
+                    throw CompressionError("\(url.path): no tensor \(name) (shape \(tensor.shape)) — neither dense, sparse nor quantized")
+                }
+                guard entry.shape == tensor.shape else {
+                    throw CompressionError("\(url.path): \(name) has shape \(entry.shape), the model expects \(tensor.shape)")
+                }
+                floats = try file.floats(named: name)
+                used.insert(name)
+            }
+            parameters += floats.count
+            nonzero += floats.reduce(0) { $0 + ($1 != 0 ? 1 : 0) }
+            values[name] = ParameterValues(shape: tensor.shape, values: floats)
+        }
+        if let unknown = file.names.first(where: { !used.contains($0) }) {
+            throw CompressionError("\(url.path): tensor \(unknown) is not part of this model (unknown entry)")
+        }
+        try model.loadParameters(values, source: url.path)
+
+        // Sparse layers that pay as CSR are packed (the dense copy is released).
+        if packSparse {
+            for (name, linear) in linears where sparse.contains(name) && linear.packed == nil {
+                let zeros = (0 ..< linear.weight.count).reduce(0) { $0 + (linear.weight.data[$1] == 0 ? 1 : 0) }
+                let sparsity = Double(zeros) / Double(max(linear.weight.count, 1))
+                if SparseMatrix.shouldUseSparse(sparsity: sparsity) {
+                    try linear.pack(SparseMatrix(linearWeight: linear.weight, name: name))
+                }
+            }
+        }
+        let bytes = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int) ?? 0
+        return Loaded(config: config, model: model, tokenizer: tokenizer, info: info, parameters: parameters,
+                      nonzeroParameters: nonzero, bytes: bytes)
+    }
+
+    private static func metadataObject<T>(_ file: SafeTensorsFile, _ key: String, as type: T.Type) throws -> T? {
+        guard let text = file.metadata[key] else { return nil }
+        guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? T else {
+            throw CompressionError("\(file.source): metadata \(key) is not valid (expected \(T.self) as JSON)")
+        }
+        return object
+    }
+}
