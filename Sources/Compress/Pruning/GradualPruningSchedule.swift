@@ -50,8 +50,9 @@ public struct GradualPruningSchedule: Sendable, Equatable, Codable {
     public static func sparsity(step t: Int, initial s_i: Double, final s_f: Double, start t0: Int,
                                 steps n: Int, every Δt: Int) -> Double {
         let n = max(n, 1), Δt = max(Δt, 1)
-        guard t > t0 else { return s_i }
-        let event = min((t - t0) / Δt, n)
+        guard t >= t0 + Δt else { return s_i }             // before and at the first event
+        let event = (t - t0) / Δt
+        guard event < n else { return s_f }               // exact ends (no rounding drift)
         let progress = Double(event * Δt) / Double(n * Δt)
         let remaining = 1 - progress
         return s_f + (s_i - s_f) * remaining * remaining * remaining
