@@ -1,4 +1,5 @@
 import ArgumentParser
+import Compress
 import Foundation
 import Store
 
@@ -34,6 +35,7 @@ struct Inspect: ParsableCommand {
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
             print(try Inspection.checkpoint(url))
+            if let compression = try CompressionSummary.describe(url) { print("\n" + compression) }
         } else if url.pathExtension == "h5" {
             print(try Inspection.logitsFile(url, sample: Inspection.Sample(sequence: sequence, position: position, top: top)))
         } else if FileManager.default.fileExists(atPath: path) {
