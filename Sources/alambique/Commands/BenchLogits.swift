@@ -68,3 +68,36 @@ struct BenchLogits: ParsableCommand {
         }
     }
 }
+
+struct BenchCompress: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "compress",
+        abstract: "Batch-1 generation tokens/s and file size per compressed format (F32, INT8, Q8_0, Q4_0, Q4_1, 50%/90% sparse, 2:4).",
+        discussion: """
+        Random weights at the presets' shapes (vocabulary 256): teacher-small and bench-medium (8 layers, 8 heads, \
+        512 dims, context 256 — weights that no longer fit in cache). Each model is saved and loaded back as \
+        `compare` loads it; 16-token prompt, 100 new tokens, greedy; medians of --runs. Anchors: llama.cpp's \
+        figures on the same shapes in ../shared/anchors/README.md.
+        """)
+
+    @OptionGroup var global: GlobalOptions
+    @Flag(help: "Print one JSON object on stdout (DESIGN.md §6) instead of a table.") var json = false
+    @Option(help: "Samples per figure.") var runs = 5
+    @Option(parsing: .upToNextOption, help: "Presets.") var presets = ["teacher-small", "bench-medium"]
+    @Option(parsing: .upToNextOption, help: "Formats.") var formats = CompressBenchmark.formats
+
+    func run() throws {
+        try global.apply()
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("alambique-bench-compress-\(UUID().uuidString)")
+        let result = try CompressBenchmark(presets: presets, formats: formats, runs: runs, scratch: scratch).run { printError($0) }
+        if json { print(try jsonString(result)); return }
+        print("| preset | format | MB | of F32 | generate tok/s | × F32 |")
+        print("|---|---|---:|---:|---:|---:|")
+        for m in result.models {
+            let dense = result.models.first { $0.preset == m.preset && $0.format == "F32" }
+            let size = dense.map { format(100 * Double(m.bytes) / Double($0.bytes), 0) + "%" } ?? "–"
+            let speed = dense.map { format(m.generate_tok_s / $0.generate_tok_s, 2) + "×" } ?? "–"
+            print("| \(m.preset) | \(m.format) | \(format(Double(m.bytes) / 1e6, 2)) | \(size) | \(format(m.generate_tok_s, 0)) | \(speed) |")
+        }
+    }
+}
