@@ -1,0 +1,48 @@
+import ArgumentParser
+import Evaluate
+import Foundation
+import Models
+import Store
+
+struct Eval: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Validation loss, perplexity, bits per character and accuracy of checkpoints (dense, sparse or quantized).",
+        discussion: """
+        The first --validation-batches × 16 windows of the validation split (the windows training evaluates on), \
+        each model run as loaded (quantized layers packed, sparse layers as CSR when it pays). With --relative-to, \
+        also the change of validation loss against that checkpoint.
+
+        Example: alambique eval checkpoints/<student> checkpoints/<student>-Q8_0 --relative-to checkpoints/<student>
+        """)
+
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "Checkpoint directories.") var checkpoints: [String]
+    @Option(help: "A checkpoint to compare the others' validation loss with.") var relativeTo: String?
+    @Option(help: "Validation batches of 16 windows.") var validationBatches = 50
+    @Option(help: "Data directory (the corpus is fetched there when missing).") var data = "data"
+
+    func run() throws {
+        try global.apply()
+        let corpus = try CorpusTokenization.loadCorpus(data: data)
+        var reference: Double?
+        if let relativeTo { reference = try evaluate(relativeTo, corpus.validation).validationLoss }
+        print("| model | format | val loss | Δ | perplexity | bits/char | accuracy |")
+        print("|---|---|---:|---:|---:|---:|---:|")
+        for path in checkpoints {
+            let loaded = try ModelLoading.load(URL(fileURLWithPath: path))
+            let metrics = try evaluate(path, corpus.validation, loaded: loaded)
+            let delta = reference.map { String(format: "%+.2f%%", 100 * (metrics.validationLoss / $0 - 1)) } ?? "–"
+            print(String(format: "| %@ | %@ | %.4f | %@ | %.3f | %.4f | %.2f%% |", loaded.name, loaded.format, metrics.validationLoss,
+                         delta, metrics.perplexity, metrics.bitsPerCharacter, 100 * metrics.accuracy))
+        }
+    }
+
+    private func evaluate(_ path: String, _ text: String, loaded: LoadedModel? = nil) throws -> QualityMetrics {
+        let model = try loaded ?? ModelLoading.load(URL(fileURLWithPath: path))
+        let tokens = try model.tokenizer.encode(text)
+        let batches = try TokenWindows(tokens: tokens, context: model.model.config.contextLength, name: "validation split")
+            .validationBatches(batchSize: 16, maximumBatches: validationBatches)
+        let characters = try batches.map { try model.tokenizer.decode($0.targets.values).unicodeScalars.count }
+        return try QualityEvaluation.evaluate(model: model.model, teacher: nil, batches: batches, charactersPerBatch: characters)
+    }
+}
