@@ -30,6 +30,15 @@ import Testing
         #expect(maxAbsDifference(fused.toArray(), composed.toArray()) < 1e-5)
     }
 
+    @Test("causal tiles: every tile height gives the untiled attention", arguments: [1, 3, 4, 7])
+    func attentionTiles(rowTile: Int) throws {
+        let (b, t, heads, d) = (2, 11, 2, 3)   // T not a multiple of the tile: a short last tile
+        let qkv = try randomTensor([b, t, 3 * heads * d], seed: 8)
+        let untiled = try qkv.causalSelfAttention(heads: heads, rowTile: t).toArray()
+        let tiled = try qkv.causalSelfAttention(heads: heads, rowTile: rowTile).toArray()
+        #expect(maxAbsDifference(untiled, tiled) < 1e-6)
+    }
+
     @Test("broadcasting follows NumPy: shapes and values")
     func broadcasting() throws {
         let a = try Tensor(shape: [2, 1, 3], values: [1, 2, 3, 4, 5, 6])

@@ -129,6 +129,12 @@ import Testing
         try expectGradient([qkv]) { try qkv.causalSelfAttention(heads: 2) }
         let one = try randomTensor([1, 1, 6], seed: 27)    // a single position
         try expectGradient([one]) { try one.causalSelfAttention(heads: 1) }
+        // Tiles of 2 over T = 5: diagonal blocks, full blocks below them and a short last tile.
+        let tiled = try randomTensor([2, 5, 12], seed: 28)
+        try expectGradient([tiled]) { try tiled.causalSelfAttention(heads: 2, rowTile: 2) }
+        // The default tile (32) crossed twice: T = 70.
+        let long = try randomTensor([1, 70, 6], seed: 29)
+        try expectGradient([long]) { try long.causalSelfAttention(heads: 1) }
     }
 
     @Test("dropout with a fixed seed")
