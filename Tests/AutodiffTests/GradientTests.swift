@@ -171,4 +171,24 @@ import Testing
             return try (h * x + h).mean(axes: [1])
         }
     }
+
+    /// Elementwise backward kernels store into a fresh gradient and add into an existing one:
+    /// each op here sees its input's gradient both ways (the input has two consumers).
+    @Test("fresh and accumulated gradients: gelu, layer norm, same-shape binary ops, cross-entropy")
+    func freshAndAccumulated() throws {
+        let x = try randomTensor([4, 8], seed: 34), y = try randomTensor([4, 8], seed: 35)
+        let w = try randomTensor([8], seed: 36, shift: 1), b = try randomTensor([8], seed: 37)
+        try expectGradient([x, y, w, b]) {
+            let n = try x.layerNorm(weight: w, bias: b)
+            return try (x.gelu() * y + n.gelu()) - x / (y * y + 1) + n
+        }
+        let logits = try randomTensor([2, 3, 5], seed: 38, scale: 2)
+        let targets = try IndexTensor(shape: [2, 3], values: [1, 4, -100, 0, 2, 2])
+        try expectGradient([logits]) {
+            try logits.crossEntropy(targets: targets) + (logits * logits).mean(axes: [0, 1, 2])
+        }
+        try expectGradient([logits]) {  // the accumulating path first, then the fresh one
+            try (logits * logits).mean(axes: [0, 1, 2]) + logits.crossEntropy(targets: targets)
+        }
+    }
 }
