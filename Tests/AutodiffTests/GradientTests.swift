@@ -37,6 +37,18 @@ import Testing
         try expectGradient([x, w]) { try x.linear(weight: w, bias: nil) }
     }
 
+    @Test("linear + GELU fused, with and without bias, and its input used twice")
+    func linearGELU() throws {
+        let x = try randomTensor([2, 3, 4], seed: 40), w = try randomTensor([4, 5], seed: 41)
+        let b = try randomTensor([5], seed: 42)
+        try expectGradient([x, w, b]) { try x.linearGELU(weight: w, bias: b) }
+        try expectGradient([x, w]) { try x.linearGELU(weight: w, bias: nil) }
+        // 70 rows cross the bias sums' row blocks (32); 9 outputs leave a scalar tail after 8 lanes.
+        let tall = try randomTensor([70, 3], seed: 43), w2 = try randomTensor([3, 9], seed: 44)
+        let b2 = try randomTensor([9], seed: 45)
+        try expectGradient([tall, w2, b2]) { try tall.linearGELU(weight: w2, bias: b2) + tall.linear(weight: w2, bias: b2) }
+    }
+
     @Test("add, sub, mul, div: same shape and broadcasting edge cases",
           arguments: [([3, 4], [3, 4]), ([3, 4], [4]), ([3, 4], [3, 1]), ([2, 1, 4], [3, 1]),
                       ([1], [2, 3]), ([], [2, 3]), ([2, 3, 4], [1, 3, 1]), ([5, 1], [1, 5])])

@@ -137,7 +137,7 @@ extension Tensor {
 }
 
 /// d GELU / dx · g, for 8 lanes.
-@inline(__always) private func geluGrad(_ g: Vec, _ x: Vec) -> Vec {
+@inline(__always) func geluGrad(_ g: Vec, _ x: Vec) -> Vec {
     let x2 = x * x
     let t = vtanh(geluK * (x + geluC * x2 * x))
     let dInner = geluK * (1 + 3 * geluC * x2)
