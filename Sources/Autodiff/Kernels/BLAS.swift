@@ -21,8 +21,11 @@ public func withBLASThreads<R>(_ threads: Int, _ body: () throws -> R) rethrows 
 /// Products below this many multiply-adds run on one thread.
 private let parallelMultiplyAdds = 1 << 21
 /// Products from this many multiply-adds use OpenBLAS's threads; smaller ones are split into
-/// bands over our threads.
-private let openBLASThreadedMultiplyAdds = 1 << 27
+/// bands over our threads. Every product of teacher-small and student-tiny training (up to
+/// 2²⁹) stays on our bands: each switch to OpenBLAS's pool and back costs a thread start and a
+/// join (8 per student step), and its workers spin (sched_yield) until stopped. Interleaved
+/// steps under load, 2²⁷ → 2³⁰: student 92.0 → 86.7 ms, teacher 670 → 568 ms per step.
+private let openBLASThreadedMultiplyAdds = 1 << 30
 /// A single row against a matrix of this many elements or more goes to threaded sgemv.
 private let openBLASThreadedRowProduct = 1 << 17
 
