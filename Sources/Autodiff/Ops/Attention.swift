@@ -50,8 +50,8 @@ extension Tensor {
                     // Causal softmax: row i attends to 0…i; the rest of the tile's columns is exactly 0.
                     for i in r0..<r1 {
                         let row = p + i * t
-                        softmaxRow(row, row, i + 1)
-                        (row + i + 1).update(repeating: 0, count: r1 - i - 1)
+                        let end = causalSoftmaxRow(row, i + 1, limit: r1)
+                        (row + end).update(repeating: 0, count: r1 - end)
                     }
                     // out[r0..<r1] = P[r0..<r1, 0..<r1] V[0..<r1]  (into its head's columns of (B, T, C))
                     sgemm(transposeA: false, transposeB: false, m: r1 - r0, n: d, k: r1,
@@ -82,9 +82,12 @@ extension Tensor {
                         // dS = scale · P ⊙ (dP − Σ_j dP·P) on j ≤ i; the rest of the tile's columns is 0
                         for i in r0..<r1 {
                             let (pr, dr) = (p + i * t, ds + i * t)
-                            let dot = rowDot(pr, dr, i + 1)
-                            scaledSoftmaxGradRow(dr, pr, i + 1, dot: dot, scale: scale)
-                            (dr + i + 1).update(repeating: 0, count: r1 - i - 1)
+                            // P is 0 on columns i+1..<r1 (forward), so whole 8-lane blocks up to
+                            // `end` give the same dot and write 0 there.
+                            let end = paddedEnd(i + 1, limit: r1)
+                            let dot = blockDot(pr, dr, end)
+                            scaledSoftmaxGradRow(dr, pr, end, dot: dot, scale: scale)
+                            (dr + end).update(repeating: 0, count: r1 - end)
                         }
                         // dQ[r0..<r1] = dS[r0..<r1, 0..<r1] K[0..<r1]
                         sgemm(transposeA: false, transposeB: false, m: r1 - r0, n: d, k: r1,
@@ -105,6 +108,81 @@ extension Tensor {
             }
         }
     }
+}
+
+/// n rounded up to whole 8-lane blocks when that stays within `limit`, else n.
+@inline(__always)
+private func paddedEnd(_ n: Int, limit: Int) -> Int {
+    let padded = (n + 7) / 8 * 8
+    return padded <= limit ? padded : n
+}
+
+/// The largest of 8 lanes, by halving (SIMD's max() is a generic call here).
+@inline(__always)
+private func laneMax(_ v: Vec) -> Float {
+    var a = v.lowHalf
+    let b = v.highHalf
+    a.replace(with: b, where: b .> a)
+    var c = a.lowHalf
+    let d = a.highHalf
+    c.replace(with: d, where: d .> c)
+    return Swift.max(c[0], c[1])
+}
+
+/// The sum of 8 lanes, by halving.
+@inline(__always)
+private func laneSum(_ v: Vec) -> Float {
+    let a = v.lowHalf + v.highHalf
+    let b = a.lowHalf + a.highHalf
+    return b[0] + b[1]
+}
+
+private let laneIndices = SIMD8<Int32>(0, 1, 2, 3, 4, 5, 6, 7)
+
+/// softmax of row[0..<n] in place for one causal row, whole 8-lane blocks where the row's
+/// buffer allows (up to `limit`): the lanes past n in the last block are written as 0.
+/// Returns the end of what was written (n, or n rounded up to 8).
+@inline(__always)
+private func causalSoftmaxRow(_ row: UnsafeMutablePointer<Float>, _ n: Int, limit: Int) -> Int {
+    let end = paddedEnd(n, limit: limit)
+    let full = n / 8 * 8
+    let masked = end > n   // the last block is partial and masked
+    let tailMask = laneIndices .>= SIMD8<Int32>(repeating: Int32(n - full))
+    var mv = Vec(repeating: -.infinity)
+    var j = 0
+    while j < full { let v = row.loadVec(j); mv.replace(with: v, where: v .> mv); j += 8 }
+    if masked { let v = row.loadVec(full).replacing(with: -.infinity, where: tailMask); mv.replace(with: v, where: v .> mv) }
+    var m = laneMax(mv)
+    if !masked { for k in full..<n where row[k] > m { m = row[k] } }
+    let maxv = Vec(repeating: m)
+    var acc = Vec.zero
+    j = 0
+    while j < full { let e = vexpNonPositive(row.loadVec(j) - maxv); row.storeVec(e, j); acc += e; j += 8 }
+    if masked {
+        // Masked lanes get −100: e^−100 underflows to exactly 0 in vexpNonPositive.
+        let x = (row.loadVec(full) - maxv).replacing(with: -100, where: tailMask)
+        let e = vexpNonPositive(x)
+        row.storeVec(e, full)
+        acc += e
+    }
+    var sum = laneSum(acc)
+    if !masked { for k in full..<n { row[k] = fastExp(row[k] - m); sum += row[k] } }
+    let inverse = Vec(repeating: 1 / sum)
+    j = 0
+    while j + 8 <= end { row.storeVec(row.loadVec(j) * inverse, j); j += 8 }
+    while j < end { row[j] *= inverse[0]; j += 1 }
+    return end
+}
+
+/// Σ x[j]·y[j] over j < n, 8 lanes at a time, scalar tail.
+@inline(__always)
+private func blockDot(_ x: UnsafeMutablePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) -> Float {
+    var acc = Vec.zero
+    var j = 0
+    while j + 8 <= n { acc += x.loadVec(j) * y.loadVec(j); j += 8 }
+    var s = laneSum(acc)
+    while j < n { s += x[j] * y[j]; j += 1 }
+    return s
 }
 
 /// d[j] = scale · p[j] · (d[j] − dot) over one row of n, 8 lanes at a time.
