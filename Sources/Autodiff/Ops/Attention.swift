@@ -51,7 +51,7 @@ extension Tensor {
                     for i in r0..<r1 {
                         let row = p + i * t
                         let end = causalSoftmaxRow(row, i + 1, limit: r1)
-                        (row + end).update(repeating: 0, count: r1 - end)
+                        zeroFill(row + end, r1 - end)
                     }
                     // out[r0..<r1] = P[r0..<r1, 0..<r1] V[0..<r1]  (into its head's columns of (B, T, C))
                     sgemm(transposeA: false, transposeB: false, m: r1 - r0, n: d, k: r1,
@@ -87,7 +87,7 @@ extension Tensor {
                             let end = paddedEnd(i + 1, limit: r1)
                             let dot = blockDot(pr, dr, end)
                             scaledSoftmaxGradRow(dr, pr, end, dot: dot, scale: scale)
-                            (dr + end).update(repeating: 0, count: r1 - end)
+                            zeroFill(dr + end, r1 - end)
                         }
                         // dQ[r0..<r1] = dS[r0..<r1, 0..<r1] K[0..<r1]
                         sgemm(transposeA: false, transposeB: false, m: r1 - r0, n: d, k: r1,
@@ -108,6 +108,14 @@ extension Tensor {
             }
         }
     }
+}
+
+/// Zeroes a short stretch in place (a memset call per row cost more than the stores).
+@inline(__always)
+private func zeroFill(_ x: UnsafeMutablePointer<Float>, _ n: Int) {
+    var j = 0
+    while j + 8 <= n { x.storeVec(.zero, j); j += 8 }
+    while j < n { x[j] = 0; j += 1 }
 }
 
 /// n rounded up to whole 8-lane blocks when that stays within `limit`, else n.
