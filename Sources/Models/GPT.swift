@@ -167,8 +167,10 @@ public final class MLP: Module {
                                               std: 0.02 / Float(2 * config.layers).squareRoot(), rng: &rng)
     }
 
-    /// (B, T, C) → (B, T, C)
-    func callAsFunction(_ x: Tensor) throws -> Tensor { try projection(expand(x).gelu()) }
+    /// (B, T, C) → (B, T, C): c_fc and GELU as one fused op (Autodiff's linearGELU).
+    func callAsFunction(_ x: Tensor) throws -> Tensor {
+        return try projection(x.linearGELU(weight: expand.weight, bias: expand.bias))   // (B, T, 4C) → (B, T, C)
+    }
 }
 
 /// One pre-LN transformer block: x + attn(ln_1(x)), then x + mlp(ln_2(x)).

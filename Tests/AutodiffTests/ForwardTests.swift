@@ -30,6 +30,38 @@ import Testing
         #expect(maxAbsDifference(fused.toArray(), composed.toArray()) < 1e-5)
     }
 
+    /// Large enough to be split into row bands, column bands, or to use OpenBLAS's threads: each
+    /// thread copies the bias into its own part of the output before its product.
+    @Test("linear's bias on every threading path", arguments: [(512, 64, 80), (64, 16, 4096), (2048, 256, 2048)])
+    func linearBands(size: (rows: Int, inFeatures: Int, outFeatures: Int)) throws {
+        let x = try randomTensor([size.rows, size.inFeatures], seed: 6)
+        let w = try randomTensor([size.inFeatures, size.outFeatures], seed: 7), b = try randomTensor([size.outFeatures], seed: 8)
+        let fused = try x.linear(weight: w, bias: b).toArray()
+        let composed = try (x.matmul(w) + b).toArray()
+        #expect(maxAbsDifference(fused, composed) < 1e-4)
+    }
+
+    @Test("linear + GELU fused equals linear then gelu")
+    func linearGELU() throws {
+        let x = try randomTensor([3, 70, 16], seed: 46), w = try randomTensor([16, 36], seed: 47)
+        let b = try randomTensor([36], seed: 48)
+        let fused = try x.linearGELU(weight: w, bias: b).toArray()
+        let composed = try x.linear(weight: w, bias: b).gelu().toArray()
+        #expect(maxAbsDifference(fused, composed) < 1e-5)
+        let noBias = try x.linearGELU(weight: w, bias: nil).toArray()
+        #expect(maxAbsDifference(noBias, try x.matmul(w).gelu().toArray()) < 1e-5)
+        #expect(throws: TensorError.self) { try x.linearGELU(weight: w, bias: try Tensor.zeros([35])) }
+    }
+
+    @Test("causal tiles: every tile height gives the untiled attention", arguments: [1, 3, 4, 7])
+    func attentionTiles(rowTile: Int) throws {
+        let (b, t, heads, d) = (2, 11, 2, 3)   // T not a multiple of the tile: a short last tile
+        let qkv = try randomTensor([b, t, 3 * heads * d], seed: 8)
+        let untiled = try qkv.causalSelfAttention(heads: heads, rowTile: t).toArray()
+        let tiled = try qkv.causalSelfAttention(heads: heads, rowTile: rowTile).toArray()
+        #expect(maxAbsDifference(untiled, tiled) < 1e-6)
+    }
+
     @Test("broadcasting follows NumPy: shapes and values")
     func broadcasting() throws {
         let a = try Tensor(shape: [2, 1, 3], values: [1, 2, 3, 4, 5, 6])
@@ -112,9 +144,11 @@ import Testing
         }
     }
 
-    @Test("fused attention equals attention composed from primitive ops")
-    func attention() throws {
-        let (b, t, heads, d) = (2, 6, 2, 4)
+    /// T = 45 crosses the causal tiles and puts rows of every length modulo 8 through the
+    /// 8-lane blocks (masked last block) of the softmax.
+    @Test("fused attention equals attention composed from primitive ops", arguments: [6, 45])
+    func attention(t: Int) throws {
+        let (b, heads, d) = (2, 2, 4)
         let c = heads * d
         let qkv = try randomTensor([b, t, 3 * c], seed: 7)
         let fused = try qkv.causalSelfAttention(heads: heads)

@@ -37,6 +37,18 @@ import Testing
         try expectGradient([x, w]) { try x.linear(weight: w, bias: nil) }
     }
 
+    @Test("linear + GELU fused, with and without bias, and its input used twice")
+    func linearGELU() throws {
+        let x = try randomTensor([2, 3, 4], seed: 40), w = try randomTensor([4, 5], seed: 41)
+        let b = try randomTensor([5], seed: 42)
+        try expectGradient([x, w, b]) { try x.linearGELU(weight: w, bias: b) }
+        try expectGradient([x, w]) { try x.linearGELU(weight: w, bias: nil) }
+        // 70 rows cross the bias sums' row blocks (32); 9 outputs leave a scalar tail after 8 lanes.
+        let tall = try randomTensor([70, 3], seed: 43), w2 = try randomTensor([3, 9], seed: 44)
+        let b2 = try randomTensor([9], seed: 45)
+        try expectGradient([tall, w2, b2]) { try tall.linearGELU(weight: w2, bias: b2) + tall.linear(weight: w2, bias: b2) }
+    }
+
     @Test("add, sub, mul, div: same shape and broadcasting edge cases",
           arguments: [([3, 4], [3, 4]), ([3, 4], [4]), ([3, 4], [3, 1]), ([2, 1, 4], [3, 1]),
                       ([1], [2, 3]), ([], [2, 3]), ([2, 3, 4], [1, 3, 1]), ([5, 1], [1, 5])])
@@ -129,6 +141,12 @@ import Testing
         try expectGradient([qkv]) { try qkv.causalSelfAttention(heads: 2) }
         let one = try randomTensor([1, 1, 6], seed: 27)    // a single position
         try expectGradient([one]) { try one.causalSelfAttention(heads: 1) }
+        // Tiles of 2 over T = 5: diagonal blocks, full blocks below them and a short last tile.
+        let tiled = try randomTensor([2, 5, 12], seed: 28)
+        try expectGradient([tiled]) { try tiled.causalSelfAttention(heads: 2, rowTile: 2) }
+        // The default tile (32) crossed twice: T = 70.
+        let long = try randomTensor([1, 70, 6], seed: 29)
+        try expectGradient([long]) { try long.causalSelfAttention(heads: 1) }
     }
 
     @Test("dropout with a fixed seed")
@@ -163,6 +181,26 @@ import Testing
         try expectGradient([x, w]) {
             let h = try x.matmul(w).gelu()
             return try (h * x + h).mean(axes: [1])
+        }
+    }
+
+    /// Elementwise backward kernels store into a fresh gradient and add into an existing one:
+    /// each op here sees its input's gradient both ways (the input has two consumers).
+    @Test("fresh and accumulated gradients: gelu, layer norm, same-shape binary ops, cross-entropy")
+    func freshAndAccumulated() throws {
+        let x = try randomTensor([4, 8], seed: 34), y = try randomTensor([4, 8], seed: 35)
+        let w = try randomTensor([8], seed: 36, shift: 1), b = try randomTensor([8], seed: 37)
+        try expectGradient([x, y, w, b]) {
+            let n = try x.layerNorm(weight: w, bias: b)
+            return try (x.gelu() * y + n.gelu()) - x / (y * y + 1) + n
+        }
+        let logits = try randomTensor([2, 3, 5], seed: 38, scale: 2)
+        let targets = try IndexTensor(shape: [2, 3], values: [1, 4, -100, 0, 2, 2])
+        try expectGradient([logits]) {
+            try logits.crossEntropy(targets: targets) + (logits * logits).mean(axes: [0, 1, 2])
+        }
+        try expectGradient([logits]) {  // the accumulating path first, then the fresh one
+            try (logits * logits).mean(axes: [0, 1, 2]) + logits.crossEntropy(targets: targets)
         }
     }
 }

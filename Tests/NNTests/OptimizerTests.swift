@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import NN
 
@@ -30,6 +31,57 @@ import Testing
         optimizer.step()
         #expect(a.toArray() == [3])
         #expect(b.toArray() == [3])  // zero gradient, no decay: unchanged
+    }
+
+    /// The vectorised, threaded step against the scalar formula, element for element (exact:
+    /// the same float operations in the same order), over sizes that put vector bodies, scalar
+    /// tails and the threads' split points in the middle of tensors.
+    @Test("AdamW over many parameters equals the scalar formula exactly")
+    func adamWVectorised() throws {
+        var rng = RNG(seed: 11)
+        let sizes = [37, 8, 40_001, 1, 70_003]
+        let parameters = try sizes.map { n in
+            try Tensor(shape: [n], values: (0..<n).map { _ in Float(rng.nextNormal()) }, requiresGrad: true)
+        }
+        let initial = parameters.map { $0.toArray() }
+        let groups = [ParameterGroup(parameters: Array(parameters[0..<3]), weightDecay: 0.1),
+                      ParameterGroup(parameters: Array(parameters[3...]), weightDecay: 0)]
+        let optimizer = try AdamW(groups: groups, learningRate: 1e-2, beta1: 0.9, beta2: 0.99, epsilon: 1e-8)
+        var gradients: [[[Float]]] = []
+        for _ in 0..<3 {
+            let step = sizes.map { n in (0..<n).map { _ in Float(rng.nextNormal()) } }
+            gradients.append(step)
+            for (p, g) in zip(parameters, step) { p.grad = try Tensor(shape: p.shape, values: g) }
+            optimizer.step()
+        }
+        for (k, n) in sizes.enumerated() {
+            let decay: Float = k < 3 ? 0.1 : 0
+            var w = initial[k], m = [Float](repeating: 0, count: n), v = m
+            for (t, step) in gradients.enumerated() {
+                let c1 = 1 - Foundation.pow(Float(0.9), Float(t + 1)), c2 = 1 - Foundation.pow(Float(0.99), Float(t + 1))
+                let g = step[k]
+                for i in 0..<n {
+                    m[i] = 0.9 * m[i] + (1 - 0.9) * g[i]
+                    v[i] = 0.99 * v[i] + (1 - 0.99) * g[i] * g[i]
+                    let mHat = m[i] / c1, vHat = v[i] / c2
+                    w[i] -= 1e-2 * (decay * w[i] + mHat / (vHat.squareRoot() + 1e-8))
+                }
+            }
+            #expect(parameters[k].toArray() == w, "parameter \(k) (\(n) elements)")
+        }
+    }
+
+    @Test("clipping: the norm of many gradients against a Double sum")
+    func clippingNorm() throws {
+        var rng = RNG(seed: 12)
+        let parameters = try [1_000, 33, 100_000].map { n in
+            let t = try Tensor.zeros([n], requiresGrad: true)
+            t.grad = try Tensor(shape: [n], values: (0..<n).map { _ in Float(rng.nextNormal()) })
+            return t
+        }
+        let exact = parameters.flatMap { $0.grad!.toArray() }.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot()
+        let norm = clipGradientNorm(parameters, maxNorm: 1e9)
+        #expect(abs(Double(norm) - exact) / exact < 1e-5, "\(norm) vs \(exact)")
     }
 
     @Test("SGD with momentum: two steps by hand")

@@ -60,6 +60,14 @@ extension Tensor {
         return (g.data, 0)
     }
 
+    /// The gradient buffer for an elementwise kernel that writes every element: on first use it
+    /// is allocated without zeroing and `fresh` is true (the kernel stores); afterwards it is the
+    /// existing buffer and `fresh` is false (the kernel adds). Saves zeroing and re-reading.
+    func gradBufferForOverwrite() -> (pointer: UnsafeMutablePointer<Float>, fresh: Bool) {
+        let (pointer, beta) = gradBufferForBLAS()
+        return (pointer, beta == 0)
+    }
+
     /// Back-propagates from this scalar: fills `grad` of every tensor that requires it.
     /// Intermediate gradients and the recorded graph are released as they are used.
     public func backward() throws {

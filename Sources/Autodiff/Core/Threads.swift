@@ -124,3 +124,12 @@ enum OpenBLASWorkers {
 
 /// Elements per thread below which splitting costs more than it saves (memory-bound kernels).
 let elementwiseGrain = 1 << 16
+
+/// Runs `body(chunk, range)` over `0..<count` split into contiguous ranges, one per thread when
+/// each gets at least `minimumPerThread` items, inline otherwise. For kernels outside Autodiff
+/// (optimizers) that must share the threads with OpenBLAS's; the split depends only on the
+/// count and the thread setting, and ranges never overlap.
+public func parallelForRanges(_ count: Int, minimumPerThread: Int,
+                              _ body: (_ chunk: Int, _ range: Range<Int>) -> Void) {
+    parallelChunks(count, chunks: chunkCount(count, minimumPerThread: minimumPerThread), body)
+}

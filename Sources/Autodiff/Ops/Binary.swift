@@ -81,16 +81,23 @@ func binaryOp<F: BinaryFunction>(_ f: F.Type, _ a: Tensor, _ b: Tensor) throws -
 /// Adds the gradient of one operand, summing over the dimensions along which it was broadcast.
 private func accumulateBinaryGrad<F: BinaryFunction>(_: F.Type, wantA: Bool, _ a: Tensor, _ b: Tensor, _ g: Tensor) {
     let target = wantA ? a : b
-    let pt = Unchecked(target.gradBuffer())
     let (pa, pb, pg) = (Unchecked(a.data), Unchecked(b.data), Unchecked(g.data))
     if a.shape == b.shape {
+        // A fresh gradient is written, not zeroed and added to.
+        let (buffer, fresh) = target.gradBufferForOverwrite()
+        let pt = Unchecked(buffer)
         parallelRanges(g.count, minimumPerThread: elementwiseGrain) { r in
             let (t, ga, gb, gg) = (pt.value, pa.value, pb.value, pg.value)
-            if wantA { for i in r { t[i] += F.gradA(gg[i], ga[i], gb[i]) } }
-            else { for i in r { t[i] += F.gradB(gg[i], ga[i], gb[i]) } }
+            switch (wantA, fresh) {
+            case (true, true): for i in r { t[i] = F.gradA(gg[i], ga[i], gb[i]) }
+            case (true, false): for i in r { t[i] += F.gradA(gg[i], ga[i], gb[i]) }
+            case (false, true): for i in r { t[i] = F.gradB(gg[i], ga[i], gb[i]) }
+            case (false, false): for i in r { t[i] += F.gradB(gg[i], ga[i], gb[i]) }
+            }
         }
         return
     }
+    let pt = Unchecked(target.gradBuffer())
     let shape = g.shape
     let sa = broadcastStrides(a.shape, to: shape), sb = broadcastStrides(b.shape, to: shape)
     let st = wantA ? sa : sb

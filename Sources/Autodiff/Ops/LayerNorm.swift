@@ -32,7 +32,8 @@ extension Tensor {
             let partial = Tensor.empty([chunks, 2, c])
             partial.data.update(repeating: 0, count: partial.count)
             let wantX = requiresGrad
-            let pdx = Unchecked(wantX ? gradBuffer() : partial.data)
+            let (dxBuffer, fresh) = wantX ? gradBufferForOverwrite() : (partial.data, false)
+            let pdx = Unchecked(dxBuffer)
             let (pg, pp) = (Unchecked(g.data), Unchecked(partial.data))
             parallelChunks(rows, chunks: chunks) { chunk, r in
                 let dw = pp.value + chunk * 2 * c, db = dw + c
@@ -66,9 +67,16 @@ extension Tensor {
                     meanDnormNorm /= Float(c)
                     if wantX {
                         let dx = pdx.value + row * c
-                        for i in 0..<c {
-                            let norm = (x[i] - mean) * rstd
-                            dx[i] += (gg[i] * w[i] - meanDnorm - norm * meanDnormNorm) * rstd
+                        if fresh {
+                            for i in 0..<c {
+                                let norm = (x[i] - mean) * rstd
+                                dx[i] = (gg[i] * w[i] - meanDnorm - norm * meanDnormNorm) * rstd
+                            }
+                        } else {
+                            for i in 0..<c {
+                                let norm = (x[i] - mean) * rstd
+                                dx[i] += (gg[i] * w[i] - meanDnorm - norm * meanDnormNorm) * rstd
+                            }
                         }
                     }
                 }

@@ -50,17 +50,26 @@ extension Tensor {
         return out.recorded("crossEntropy", [self]) { [self] _, g in
             guard valid > 0 else { return }
             let scale = g.data[0] / Float(valid)
-            let pt = Unchecked(gradBuffer()), pl = Unchecked(logSums.data)
+            // A fresh gradient is written row by row (ignored rows as zeros), not zeroed and added to.
+            let (buffer, fresh) = gradBufferForOverwrite()
+            let pt = Unchecked(buffer), pl = Unchecked(logSums.data)
             targets.values.withUnsafeBufferPointer { ids in
                 let pids = Unchecked(ids.baseAddress!)
                 parallelRanges(rows, minimumPerThread: max(1, elementwiseGrain / v)) { r in
                     for row in r {
                         let target = pids.value[row]
-                        if target == ignoreIndex { continue }
                         let x = px.value + row * v, t = pt.value + row * v
+                        if target == ignoreIndex {
+                            if fresh { t.update(repeating: 0, count: v) }
+                            continue
+                        }
                         // d/dx = (softmax − onehot) / valid
-                        accumulateSoftmaxRow(t, x, v, scale: 1, max: pl.value[2 * row], logSum: pl.value[2 * row + 1],
-                                             factor: scale)
+                        let (m, logSum) = (pl.value[2 * row], pl.value[2 * row + 1])
+                        if fresh {
+                            storeSoftmaxRow(t, x, v, scale: 1, max: m, logSum: logSum, factor: scale)
+                        } else {
+                            accumulateSoftmaxRow(t, x, v, scale: 1, max: m, logSum: logSum, factor: scale)
+                        }
                         t[Int(target)] -= scale
                     }
                 }

@@ -72,39 +72,18 @@ extension Tensor {
     /// Conv1D, so checkpoints map one to one. `self` is (…, in); the result is (…, out).
     public func linear(weight: Tensor, bias: Tensor?) throws -> Tensor {
         let x = self
-        guard weight.rank == 2, x.rank >= 1, x.shape.last == weight.shape[0] else {
-            throw TensorError("linear: input \(x.shape) does not fit weight \(weight.shape) (expected input (…, \(weight.rank == 2 ? weight.shape[0] : -1)) and a 2-D weight (in, out))")
-        }
-        let (inFeatures, outFeatures) = (weight.shape[0], weight.shape[1])
-        if let bias, bias.shape != [outFeatures] {
-            throw TensorError("linear: bias \(bias.shape) does not fit weight \(weight.shape) (expected [\(outFeatures)])")
-        }
-        let rows = x.count / max(inFeatures, 1)
+        let (rows, inFeatures, outFeatures) = try linearShapes(weight: weight, bias: bias, op: "linear")
         let out = Tensor.empty(Array(x.shape.dropLast()) + [outFeatures])
-        if let bias {
-            for r in 0..<rows { (out.data + r * outFeatures).update(from: bias.data, count: outFeatures) }
-        }
+        // The bias rows are copied by each thread into its own band of the output, then BLAS adds.
         sgemm(transposeA: false, transposeB: false, m: rows, n: outFeatures, k: inFeatures,
-              x.data, lda: inFeatures, weight.data, ldb: outFeatures, beta: bias == nil ? 0 : 1,
-              out.data, ldc: outFeatures)
+              x.data, lda: inFeatures, weight.data, ldb: outFeatures, beta: 0,
+              out.data, ldc: outFeatures, rowBias: bias.map { UnsafePointer($0.data) })
         let inputs = bias.map { [x, weight, $0] } ?? [x, weight]
         return out.recorded("linear", inputs) { _, g in
-            if x.requiresGrad {       // dx (rows×in) += g · Wᵀ
-                let (gx, beta) = x.gradBufferForBLAS()
-                sgemm(transposeA: false, transposeB: true, m: rows, n: inFeatures, k: outFeatures,
-                      g.data, lda: outFeatures, weight.data, ldb: outFeatures, beta: beta, gx, ldc: inFeatures)
-            }
-            if weight.requiresGrad {  // dW (in×out) += xᵀ · g
-                let (gw, beta) = weight.gradBufferForBLAS()
-                sgemm(transposeA: true, transposeB: false, m: inFeatures, n: outFeatures, k: rows,
-                      x.data, lda: inFeatures, g.data, ldb: outFeatures, beta: beta, gw, ldc: outFeatures)
-            }
+            x.linearInputGradients(weight: weight, rows: rows, inFeatures: inFeatures, outFeatures: outFeatures,
+                                   outputGrad: g.data)
             if let bias, bias.requiresGrad {  // db += column sums of g
-                let gb = bias.gradBuffer()
-                for r in 0..<rows {
-                    let row = g.data + r * outFeatures
-                    for j in 0..<outFeatures { gb[j] += row[j] }
-                }
+                accumulateColumnSums(g.data, rows: rows, n: outFeatures, into: bias.gradBuffer())
             }
         }
     }

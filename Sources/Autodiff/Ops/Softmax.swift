@@ -42,6 +42,16 @@ func accumulateSoftmaxRow(_ t: UnsafeMutablePointer<Float>, _ x: UnsafeMutablePo
     while i < n { t[i] += factor * fastExp((x[i] * scale - m) - logSum); i += 1 }
 }
 
+/// t[i] = factor · exp((x[i]·scale − max) − logSum): `accumulateSoftmaxRow` for a fresh gradient.
+@inline(__always)
+func storeSoftmaxRow(_ t: UnsafeMutablePointer<Float>, _ x: UnsafeMutablePointer<Float>, _ n: Int,
+                     scale: Float, max m: Float, logSum: Float, factor: Float) {
+    let sv = Vec(repeating: scale), mv = Vec(repeating: m), lv = Vec(repeating: logSum), fv = Vec(repeating: factor)
+    var i = 0
+    while i + 8 <= n { t.storeVec(fv * vexpNonPositive((x.loadVec(i) * sv - mv) - lv), i); i += 8 }
+    while i < n { t[i] = factor * fastExp((x[i] * scale - m) - logSum); i += 1 }
+}
+
 import Foundation
 
 extension Tensor {

@@ -101,15 +101,24 @@ extension Tensor {
         let out = Tensor.empty(shape)
         mapElements(GeluFunction.self, data, out.data, count)
         return out.recorded("gelu", [self]) { [self] _, g in
-            let (pt, pg, px) = (Unchecked(gradBuffer()), Unchecked(g.data), Unchecked(data))
+            let (target, fresh) = gradBufferForOverwrite()
+            let (pt, pg, px) = (Unchecked(target), Unchecked(g.data), Unchecked(data))
             parallelRanges(count / 8, minimumPerThread: elementwiseGrain / 8) { r in
-                for block in r {
-                    let i = block * 8
-                    pt.value.storeVec(pt.value.loadVec(i) + geluGrad(pg.value.loadVec(i), px.value.loadVec(i)), i)
+                if fresh {
+                    for block in r {
+                        let i = block * 8
+                        pt.value.storeVec(geluGrad(pg.value.loadVec(i), px.value.loadVec(i)), i)
+                    }
+                } else {
+                    for block in r {
+                        let i = block * 8
+                        pt.value.storeVec(pt.value.loadVec(i) + geluGrad(pg.value.loadVec(i), px.value.loadVec(i)), i)
+                    }
                 }
             }
             for i in (count / 8 * 8)..<count {
-                pt.value[i] += geluGrad(Vec(repeating: pg.value[i]), Vec(repeating: px.value[i]))[0]
+                let d = geluGrad(Vec(repeating: pg.value[i]), Vec(repeating: px.value[i]))[0]
+                if fresh { pt.value[i] = d } else { pt.value[i] += d }
             }
         }
     }
@@ -128,7 +137,7 @@ extension Tensor {
 }
 
 /// d GELU / dx · g, for 8 lanes.
-@inline(__always) private func geluGrad(_ g: Vec, _ x: Vec) -> Vec {
+@inline(__always) func geluGrad(_ g: Vec, _ x: Vec) -> Vec {
     let x2 = x * x
     let t = vtanh(geluK * (x + geluC * x2 * x))
     let dInner = geluK * (1 + 3 * geluC * x2)
