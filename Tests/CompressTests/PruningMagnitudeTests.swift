@@ -25,7 +25,6 @@ import Models
             let expected = Int((0.7 * Double(t.count)).rounded())
             #expect(mask.prunedCount == expected, "\(name)")
             #expect(PruningFixtures.zeros(t) == expected, "\(name)")
-            // Every kept |w| ≥ every pruned |w| (pruned ones are now zero: compare against a copy).
         }
         #expect(abs(set.sparsity - 0.7) < 0.01)
     }

@@ -98,11 +98,10 @@ import Store
         model.eval()
         try MagnitudePruning.prune(model, sparsity: 0.8, scope: .layer)
         let expected = try PruningFixtures.logits(model)
-        for block in model.transformer.h {
-            for linear in [block.attn.qkv, block.attn.projection, block.mlp.expand, block.mlp.projection] {
-                try linear.pack(SparseMatrix(linear: linear))
-            }
-        }
+        let packed = try SparsePacking.pack(model, minimumSparsity: 0.75)
+        #expect(packed.count == 8 && packed.first == "transformer.h.0.attn.c_attn.weight")
+        #expect(model.transformer.h[1].mlp.projection.packed?.format == "CSR")
+        #expect(try SparsePacking.pack(model).isEmpty)  // already packed
         #expect(PruningFixtures.maxDifference(try PruningFixtures.logits(model), expected) <= 1e-5)
     }
 }

@@ -9,8 +9,8 @@
 // Kernel: loads are the limit (value, index and x per non-zero; two loads per cycle), so values
 // load 8 at a time, indices 4 at a time (one 8-byte load, split by shifts), and x's 8 scalars go
 // into one vector for one FMA; two vector accumulators. A scalar form with 8 FMA accumulators
-// measured ~0.65 ns per non-zero. Above `parallelNonzeros` non-zeros the rows are split at the
-// nnz midpoint over two threads.
+// measured ~0.65 ns per non-zero under load; this one ~0.25–0.45 ns. Above `parallelNonzeros`
+// non-zeros the rows are split at the nnz midpoint over two threads.
 
 import Dispatch
 import Models
@@ -38,13 +38,17 @@ public final class SparseMatrix: PackedMatrix, @unchecked Sendable {
     /// The row where the second thread starts (half the non-zeros before it).
     let splitRow: Int
 
-    /// Above this many non-zeros, `multiplyRow` uses two threads (measured crossover, see
-    /// `SparseKernelBenchmark`: the dispatch costs a few µs).
-    public static let parallelNonzeros = 48 * 1024
+    /// Above this many non-zeros, `multiplyRow` uses two threads. Measured (`SparseKernelBenchmark`,
+    /// 2-core machine shared with other jobs): at bench-medium's 90% shapes (26K–105K non-zeros,
+    /// 7–30 µs) two threads gained nothing (dispatch cost, the other core busy), so only matrices
+    /// far larger than those split.
+    public static let parallelNonzeros = 256 * 1024
 
     /// Sparsity from which the CSR kernel beats the dense batch-1 kernel (`InferenceKernels.linearRow`)
-    /// on bench-medium shapes; below it keep the weight dense. Measured: see `SparseKernelBenchmark`.
-    public static let crossoverSparsity = 0.5
+    /// on bench-medium shapes; below it keep the weight dense. Measured (`SparseKernelBenchmark`,
+    /// release, haswell flags, shared 2-core machine): CSR costs ~0.25–0.4 ns per non-zero, dense
+    /// ~0.04–0.07 ns per weight, so they meet near 80% (0.9–1.2× there, 1.7–2.4× at 90%).
+    public static let crossoverSparsity = 0.85
 
     /// Whether a weight of this sparsity should be packed as CSR for batch-1 inference.
     public static func shouldUseSparse(sparsity: Double) -> Bool { sparsity >= crossoverSparsity }
@@ -206,4 +210,25 @@ public final class SparseMatrix: PackedMatrix, @unchecked Sendable {
 struct SendablePointer: @unchecked Sendable {
     let base: UnsafeMutablePointer<Float>
     init(_ base: UnsafeMutablePointer<Float>) { self.base = base }
+}
+
+/// Packing pruned Linear layers as CSR for inference.
+public enum SparsePacking {
+    /// Packs every attention and MLP Linear of `model` (the prunable matrices, from the module
+    /// walk) whose weight is at least `minimumSparsity` zero as a `SparseMatrix`; the others stay
+    /// dense. Returns the names of the packed weights. Packed layers are frozen (inference only).
+    /// - Throws: `CompressionError` when a weight cannot be packed.
+    @discardableResult
+    public static func pack(_ model: Module, minimumSparsity: Double = SparseMatrix.crossoverSparsity) throws -> [String] {
+        var packed: [String] = []
+        for (name, module) in model.namedModules() {
+            guard let linear = module as? Linear, linear.packed == nil,
+                  PrunableTensors.isPrunable(name: name + ".weight", rank: linear.weight.rank) else { continue }
+            let zeros = (0..<linear.weight.count).reduce(0) { $0 + (linear.weight.data[$1] == 0 ? 1 : 0) }
+            guard linear.weight.count > 0, Double(zeros) / Double(linear.weight.count) >= minimumSparsity else { continue }
+            try linear.pack(SparseMatrix(linear: linear, name: name + ".weight"))
+            packed.append(name + ".weight")
+        }
+        return packed
+    }
 }
