@@ -169,6 +169,8 @@ public final class MLP: Module {
 
     /// (B, T, C) → (B, T, C): c_fc and GELU as one fused op (Autodiff's linearGELU).
     func callAsFunction(_ x: Tensor) throws -> Tensor {
+        // A packed (quantized, sparse) c_fc runs its own kernel, then GELU.
+        if expand.packed != nil { return try projection(expand(x).gelu()) }
         return try projection(x.linearGELU(weight: expand.weight, bias: expand.bias))   // (B, T, 4C) → (B, T, C)
     }
 }

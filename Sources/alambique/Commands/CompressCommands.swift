@@ -76,7 +76,7 @@ struct Prune: ParsableCommand {
         moments after every step. The fine-tuning run is resumable (<out>-finetune).
 
         The output stores pruned tensors as a bitmask + the kept values (DESIGN.md §6): the file shrinks with \
-        sparsity. Loading packs layers of ≥ 50% sparsity as CSR for batch-1 inference.
+        sparsity. Loading packs layers of ≥ 85% sparsity as CSR for batch-1 inference (below that the dense kernel is faster).
 
         Examples:
           alambique prune checkpoints/<student> --sparsity 0.5
