@@ -44,10 +44,10 @@ extension QuantizedMatrix {
             if threads == 1 {
                 productRows(0..<rows, pointers, accumulate: accumulate)
             } else {
-                // Chunk boundaries on even rows, for the two-row kernels.
-                let pairs = (rows + 1) / 2
+                // Chunk boundaries on multiples of 4 rows, for the four-row kernels.
+                let quads = (rows + 3) / 4
                 DispatchQueue.concurrentPerform(iterations: threads) { t in
-                    let start = 2 * (pairs * t / threads), end = min(rows, 2 * (pairs * (t + 1) / threads))
+                    let start = 4 * (quads * t / threads), end = min(rows, 4 * (quads * (t + 1) / threads))
                     self.productRows(start..<end, pointers, accumulate: accumulate)
                 }
             }
@@ -89,38 +89,31 @@ extension QuantizedMatrix {
         }
     }
 
-    /// y[r] (+)= W[r]·x for the rows in `range`: two rows at a time, then the odd one.
+    /// y[r] (+)= W[r]·x for the rows in `range`: four rows at a time (sharing the loads of x),
+    /// then the last one to three rows one by one (the same kernel, zero row stride: four
+    /// copies of one row).
     private func productRows(_ range: Range<Int>, _ p: KernelPointers, accumulate: Bool) {
-        @inline(__always) func store(_ r: Int, _ value: Float) {
-            p.y[r] = accumulate ? p.y[r] + value : value
-        }
         let blocks = columns / QuantizationScheme.blockSize
         var r = range.lowerBound
-        switch scheme {
-        case .q8_0:
-            while r + 2 <= range.upperBound {
-                let (a, b) = q8_0Dot2(p.x, data + r * rowBytes, rowBytes, blocks)
-                store(r, a); store(r + 1, b); r += 2
+        func kernel(_ r: Int, stride: Int) -> SIMD4<Float> {
+            let row = UnsafeRawPointer(data + r * rowBytes)
+            switch scheme {
+            case .q8_0: return q8_0Dot4(p.x, row, stride, blocks)
+            case .q4_0: return q4Dot4(p.x, row, stride, blocks, offset: false, p.blockSums)
+            case .q4_1: return q4Dot4(p.x, row, stride, blocks, offset: true, p.blockSums)
+            case .int8Symmetric, .int8Asymmetric: return int8Dot4(p.x, row, stride, columns)
             }
-            if r < range.upperBound { store(r, q8_0Dot2(p.x, data + r * rowBytes, 0, blocks).0) }
-        case .q4_0:
-            while r + 2 <= range.upperBound {
-                let (a, b) = q4Dot2(p.x, data + r * rowBytes, rowBytes, blocks, offset: false, p.blockSums)
-                store(r, a); store(r + 1, b); r += 2
+        }
+        while r < range.upperBound {
+            let width = min(4, range.upperBound - r)
+            var dots = width == 4 ? kernel(r, stride: rowBytes) : .zero
+            for i in 0..<width where width < 4 { dots[i] = kernel(r + i, stride: 0)[0] }
+            for i in 0..<width {
+                var value = dots[i]
+                if !scheme.isBlockFormat { value = rowScale[r + i] * (value - rowZeroPoint[r + i] * p.blockSums[0]) }
+                p.y[r + i] = accumulate ? p.y[r + i] + value : value
             }
-            if r < range.upperBound { store(r, q4Dot2(p.x, data + r * rowBytes, 0, blocks, offset: false, p.blockSums).0) }
-        case .q4_1:
-            while r + 2 <= range.upperBound {
-                let (a, b) = q4Dot2(p.x, data + r * rowBytes, rowBytes, blocks, offset: true, p.blockSums)
-                store(r, a); store(r + 1, b); r += 2
-            }
-            if r < range.upperBound { store(r, q4Dot2(p.x, data + r * rowBytes, 0, blocks, offset: true, p.blockSums).0) }
-        case .int8Symmetric, .int8Asymmetric:
-            let xSum = p.blockSums[0]
-            for r in range {
-                let dot = int8Dot(p.x, UnsafeRawPointer(data + r * rowBytes), columns)
-                store(r, rowScale[r] * (dot - rowZeroPoint[r] * xSum))
-            }
+            r += width
         }
     }
 }
@@ -156,72 +149,94 @@ private func int8Lanes(_ p: UnsafeRawPointer, _ offset: Int) -> Lanes {
 @inline(__always)
 private func lanes(_ v: SIMD8<Int8>) -> Lanes { Lanes(SIMD8<Int32>(truncatingIfNeeded: v)) }
 
-/// (W[r]·x, W[r+1]·x) for Q8_0 rows at `row` and `row + stride` (stride 0: one row, twice).
+/// W[r + i]·x for four Q8_0 rows `stride` bytes apart from `row` (stride 0: one row, four times).
 @inline(__always)
-private func q8_0Dot2(_ x: UnsafePointer<Float>, _ row: UnsafeMutableRawPointer, _ stride: Int, _ blocks: Int) -> (Float, Float) {
-    var acc0 = Lanes.zero, acc1 = Lanes.zero
-    var p0 = UnsafeRawPointer(row), xp = UnsafeRawPointer(x)
+private func q8_0Dot4(_ x: UnsafePointer<Float>, _ row: UnsafeRawPointer, _ stride: Int, _ blocks: Int) -> SIMD4<Float> {
+    var a0 = Lanes.zero, a1 = Lanes.zero, a2 = Lanes.zero, a3 = Lanes.zero
+    var p0 = row, xp = UnsafeRawPointer(x)
     for _ in 0..<blocks {
-        let p1 = p0 + stride
-        let xa = xp.loadUnaligned(as: Lanes.self), xb = xp.loadUnaligned(fromByteOffset: 32, as: Lanes.self)
-        let xc = xp.loadUnaligned(fromByteOffset: 64, as: Lanes.self), xd = xp.loadUnaligned(fromByteOffset: 96, as: Lanes.self)
-        var s0 = int8Lanes(p0, 2) * xa, s1 = int8Lanes(p1, 2) * xa
-        s0.addProduct(int8Lanes(p0, 10), xb); s1.addProduct(int8Lanes(p1, 10), xb)
-        s0.addProduct(int8Lanes(p0, 18), xc); s1.addProduct(int8Lanes(p1, 18), xc)
-        s0.addProduct(int8Lanes(p0, 26), xd); s1.addProduct(int8Lanes(p1, 26), xd)
-        acc0.addProduct(s0, Lanes(repeating: BlockCodec.loadHalf(p0)))
-        acc1.addProduct(s1, Lanes(repeating: BlockCodec.loadHalf(p1)))
+        let p1 = p0 + stride, p2 = p1 + stride, p3 = p2 + stride
+        var s0 = Lanes.zero, s1 = Lanes.zero, s2 = Lanes.zero, s3 = Lanes.zero
+        for o in Swift.stride(from: 0, to: 32, by: 8) {
+            let xv = xp.loadUnaligned(fromByteOffset: 4 * o, as: Lanes.self)
+            s0.addProduct(int8Lanes(p0, 2 + o), xv); s1.addProduct(int8Lanes(p1, 2 + o), xv)
+            s2.addProduct(int8Lanes(p2, 2 + o), xv); s3.addProduct(int8Lanes(p3, 2 + o), xv)
+        }
+        a0.addProduct(s0, Lanes(repeating: BlockCodec.loadHalf(p0)))
+        a1.addProduct(s1, Lanes(repeating: BlockCodec.loadHalf(p1)))
+        a2.addProduct(s2, Lanes(repeating: BlockCodec.loadHalf(p2)))
+        a3.addProduct(s3, Lanes(repeating: BlockCodec.loadHalf(p3)))
         p0 += 34; xp += 128
     }
-    return (acc0.sum(), acc1.sum())
+    return SIMD4(a0.sum(), a1.sum(), a2.sum(), a3.sum())
 }
 
-/// Two Q4_0 rows (`offset` false: x̂ = (q − 8)·d) or Q4_1 rows (`offset` true: x̂ = q·d + m,
-/// the m term as m·Σx over the block, from `blockSums`).
+/// The 32 quants of a Q4 block's 16 bytes at `p`, as four float lanes (elements 0…7, 8…15 from
+/// the low nibbles, 16…23, 24…31 from the high ones), minus `bias`.
 @inline(__always)
-private func q4Dot2(_ x: UnsafePointer<Float>, _ row: UnsafeMutableRawPointer, _ stride: Int, _ blocks: Int,
-                    offset: Bool, _ blockSums: UnsafePointer<Float>) -> (Float, Float) {
-    var acc0 = Lanes.zero, acc1 = Lanes.zero
-    var m0: Float = 0, m1: Float = 0
-    var p0 = UnsafeRawPointer(row), xp = UnsafeRawPointer(x)
+private func nibbleLanes(_ p: UnsafeRawPointer, _ bias: SIMD16<Int8>) -> (Lanes, Lanes, Lanes, Lanes) {
+    let bytes = p.loadUnaligned(as: SIMD16<UInt8>.self)
+    let low = SIMD16<Int8>(truncatingIfNeeded: bytes & 0x0F) &- bias
+    let high = SIMD16<Int8>(truncatingIfNeeded: bytes &>> 4) &- bias
+    return (lanes(low.lowHalf), lanes(low.highHalf), lanes(high.lowHalf), lanes(high.highHalf))
+}
+
+/// Σ of four lanes·x products for one block: q0…q3 against x's 32 values xa…xd.
+@inline(__always)
+private func blockDot(_ q: (Lanes, Lanes, Lanes, Lanes), _ xa: Lanes, _ xb: Lanes, _ xc: Lanes, _ xd: Lanes) -> Lanes {
+    var s = q.0 * xa
+    s.addProduct(q.1, xb)
+    s.addProduct(q.2, xc)
+    s.addProduct(q.3, xd)
+    return s
+}
+
+/// Four Q4_0 rows (`offset` false: x̂ = (q − 8)·d) or Q4_1 rows (`offset` true: x̂ = q·d + m,
+/// the m term as m·Σx over the block, from `blockSums`), `stride` bytes apart.
+@inline(__always)
+private func q4Dot4(_ x: UnsafePointer<Float>, _ row: UnsafeRawPointer, _ stride: Int, _ blocks: Int,
+                    offset: Bool, _ blockSums: UnsafePointer<Float>) -> SIMD4<Float> {
+    var a0 = Lanes.zero, a1 = Lanes.zero, a2 = Lanes.zero, a3 = Lanes.zero
+    var m = SIMD4<Float>.zero
+    var p0 = row, xp = UnsafeRawPointer(x)
     let quants = offset ? 4 : 2, bias = SIMD16<Int8>(repeating: offset ? 0 : 8)
     for b in 0..<blocks {
-        let p1 = p0 + stride
+        let p1 = p0 + stride, p2 = p1 + stride, p3 = p2 + stride
         let xa = xp.loadUnaligned(as: Lanes.self), xb = xp.loadUnaligned(fromByteOffset: 32, as: Lanes.self)
         let xc = xp.loadUnaligned(fromByteOffset: 64, as: Lanes.self), xd = xp.loadUnaligned(fromByteOffset: 96, as: Lanes.self)
-        let bytes0 = p0.loadUnaligned(fromByteOffset: quants, as: SIMD16<UInt8>.self)
-        let bytes1 = p1.loadUnaligned(fromByteOffset: quants, as: SIMD16<UInt8>.self)
-        // Elements 0…15 are the low nibbles, 16…31 the high ones.
-        let low0 = SIMD16<Int8>(truncatingIfNeeded: bytes0 & 0x0F) &- bias, high0 = SIMD16<Int8>(truncatingIfNeeded: bytes0 &>> 4) &- bias
-        let low1 = SIMD16<Int8>(truncatingIfNeeded: bytes1 & 0x0F) &- bias, high1 = SIMD16<Int8>(truncatingIfNeeded: bytes1 &>> 4) &- bias
-        var s0 = lanes(low0.lowHalf) * xa, s1 = lanes(low1.lowHalf) * xa
-        s0.addProduct(lanes(low0.highHalf), xb); s1.addProduct(lanes(low1.highHalf), xb)
-        s0.addProduct(lanes(high0.lowHalf), xc); s1.addProduct(lanes(high1.lowHalf), xc)
-        s0.addProduct(lanes(high0.highHalf), xd); s1.addProduct(lanes(high1.highHalf), xd)
-        acc0.addProduct(s0, Lanes(repeating: BlockCodec.loadHalf(p0)))
-        acc1.addProduct(s1, Lanes(repeating: BlockCodec.loadHalf(p1)))
+        a0.addProduct(blockDot(nibbleLanes(p0 + quants, bias), xa, xb, xc, xd), Lanes(repeating: BlockCodec.loadHalf(p0)))
+        a1.addProduct(blockDot(nibbleLanes(p1 + quants, bias), xa, xb, xc, xd), Lanes(repeating: BlockCodec.loadHalf(p1)))
+        a2.addProduct(blockDot(nibbleLanes(p2 + quants, bias), xa, xb, xc, xd), Lanes(repeating: BlockCodec.loadHalf(p2)))
+        a3.addProduct(blockDot(nibbleLanes(p3 + quants, bias), xa, xb, xc, xd), Lanes(repeating: BlockCodec.loadHalf(p3)))
         if offset {
-            m0 += BlockCodec.loadHalf(p0 + 2) * blockSums[b]
-            m1 += BlockCodec.loadHalf(p1 + 2) * blockSums[b]
+            let mins = SIMD4(BlockCodec.loadHalf(p0 + 2), BlockCodec.loadHalf(p1 + 2),
+                             BlockCodec.loadHalf(p2 + 2), BlockCodec.loadHalf(p3 + 2))
+            m.addProduct(mins, SIMD4(repeating: blockSums[b]))
         }
         p0 += quants + 16; xp += 128
     }
-    return (acc0.sum() + m0, acc1.sum() + m1)
+    return SIMD4(a0.sum(), a1.sum(), a2.sum(), a3.sum()) + m
 }
 
-/// Σ q[c]·x[c] over `n` int8 quants.
+/// Σ q[c]·x[c] over `n` int8 quants, for four rows `stride` bytes apart.
 @inline(__always)
-private func int8Dot(_ x: UnsafePointer<Float>, _ q: UnsafeRawPointer, _ n: Int) -> Float {
-    var a0 = Lanes.zero, a1 = Lanes.zero
+private func int8Dot4(_ x: UnsafePointer<Float>, _ row: UnsafeRawPointer, _ stride: Int, _ n: Int) -> SIMD4<Float> {
+    var a0 = Lanes.zero, a1 = Lanes.zero, a2 = Lanes.zero, a3 = Lanes.zero
+    let q0 = row, q1 = q0 + stride, q2 = q1 + stride, q3 = q2 + stride
     var c = 0
-    while c + 16 <= n {
-        a0.addProduct(int8Lanes(q, c), UnsafeRawPointer(x + c).loadUnaligned(as: Lanes.self))
-        a1.addProduct(int8Lanes(q, c + 8), UnsafeRawPointer(x + c + 8).loadUnaligned(as: Lanes.self))
-        c += 16
+    while c + 8 <= n {
+        let xv = UnsafeRawPointer(x + c).loadUnaligned(as: Lanes.self)
+        a0.addProduct(int8Lanes(q0, c), xv); a1.addProduct(int8Lanes(q1, c), xv)
+        a2.addProduct(int8Lanes(q2, c), xv); a3.addProduct(int8Lanes(q3, c), xv)
+        c += 8
     }
-    var s = (a0 + a1).sum()
-    while c < n { s += Float(q.load(fromByteOffset: c, as: Int8.self)) * x[c]; c += 1 }
-    return s
+    var result = SIMD4(a0.sum(), a1.sum(), a2.sum(), a3.sum())
+    while c < n {
+        result += SIMD4(Float(q0.load(fromByteOffset: c, as: Int8.self)), Float(q1.load(fromByteOffset: c, as: Int8.self)),
+                        Float(q2.load(fromByteOffset: c, as: Int8.self)), Float(q3.load(fromByteOffset: c, as: Int8.self))) * x[c]
+        c += 1
+    }
+    return result
 }
 
 /// (w0·x, w1·x, w2·x, w3·x) for four float rows `n` apart starting at `w`.
