@@ -4,10 +4,11 @@
 // once per block and applied to the block's partial sum. Rows are split over the cores when the
 // matrix has ≥ 2^16 weights.
 //
-// Measured on the 2-core bench machine (QuantizedKernelBenchmark, one thread): integer dot
-// products over x quantized to int8 (ggml's way) ran 2.5× slower here, because Swift SIMD
-// cannot express `pmaddwd`/`pmaddubsw` and the even/odd pairing compiles to shuffles; the
-// float-lane form reaches ~33 GFLOPS (Q8_0) and ~27 (Q4_0) per core.
+// Measured on the 2-core bench machine (one thread, matrix in cache): integer dot products over
+// x quantized to int8 (ggml's way) ran 2.5× slower here, because Swift SIMD cannot express
+// `pmaddwd`/`pmaddubsw` (the even/odd pairing compiles to shuffles, `wrappedSum` to a scalar
+// loop); the float-lane form reaches ~33 GFLOPS (Q8_0) and ~27 (Q4_0) per core, about F32's
+// speed when the weights are in cache and 3–7× F32 when they stream from memory (decode).
 //
 // Legend: N inputs (columns), R outputs (rows), B batch rows of X.
 
@@ -44,10 +45,8 @@ extension QuantizedMatrix {
             if threads == 1 {
                 productRows(0..<rows, pointers, accumulate: accumulate)
             } else {
-                // Chunk boundaries on multiples of 4 rows, for the four-row kernels.
-                let quads = (rows + 3) / 4
                 DispatchQueue.concurrentPerform(iterations: threads) { t in
-                    let start = 4 * (quads * t / threads), end = min(rows, 4 * (quads * (t + 1) / threads))
+                    let start = rows * t / threads, end = rows * (t + 1) / threads
                     self.productRows(start..<end, pointers, accumulate: accumulate)
                 }
             }
@@ -89,31 +88,24 @@ extension QuantizedMatrix {
         }
     }
 
-    /// y[r] (+)= W[r]·x for the rows in `range`: four rows at a time (sharing the loads of x),
-    /// then the last one to three rows one by one (the same kernel, zero row stride: four
-    /// copies of one row).
+    /// y[r] (+)= W[r]·x for the rows in `range`, one row after the other. Streaming the rows in
+    /// memory order matters more than sharing x between rows: in a decode sweep over
+    /// bench-medium's layers (weights evicted between visits), a four-row kernel (x loads shared,
+    /// 15–50% faster when the matrix is in cache) ran 2–4× slower than this one — the hardware
+    /// prefetchers follow one sequential stream far better than four interleaved ones.
     private func productRows(_ range: Range<Int>, _ p: KernelPointers, accumulate: Bool) {
         let blocks = columns / QuantizationScheme.blockSize
-        var r = range.lowerBound
-        func kernel(_ r: Int, stride: Int) -> SIMD4<Float> {
+        for r in range {
             let row = UnsafeRawPointer(data + r * rowBytes)
+            let value: Float
             switch scheme {
-            case .q8_0: return q8_0Dot4(p.x, row, stride, blocks)
-            case .q4_0: return q4Dot4(p.x, row, stride, blocks, offset: false, p.blockSums)
-            case .q4_1: return q4Dot4(p.x, row, stride, blocks, offset: true, p.blockSums)
-            case .int8Symmetric, .int8Asymmetric: return int8Dot4(p.x, row, stride, columns)
+            case .q8_0: value = q8_0Dot(p.x, row, blocks)
+            case .q4_0: value = q4Dot(p.x, row, blocks, offset: false, p.blockSums)
+            case .q4_1: value = q4Dot(p.x, row, blocks, offset: true, p.blockSums)
+            case .int8Symmetric, .int8Asymmetric:
+                value = rowScale[r] * (int8Dot(p.x, row, columns) - rowZeroPoint[r] * p.blockSums[0])
             }
-        }
-        while r < range.upperBound {
-            let width = min(4, range.upperBound - r)
-            var dots = width == 4 ? kernel(r, stride: rowBytes) : .zero
-            for i in 0..<width where width < 4 { dots[i] = kernel(r + i, stride: 0)[0] }
-            for i in 0..<width {
-                var value = dots[i]
-                if !scheme.isBlockFormat { value = rowScale[r + i] * (value - rowZeroPoint[r + i] * p.blockSums[0]) }
-                p.y[r + i] = accumulate ? p.y[r + i] + value : value
-            }
-            r += width
+            p.y[r] = accumulate ? p.y[r] + value : value
         }
     }
 }
@@ -149,26 +141,23 @@ private func int8Lanes(_ p: UnsafeRawPointer, _ offset: Int) -> Lanes {
 @inline(__always)
 private func lanes(_ v: SIMD8<Int8>) -> Lanes { Lanes(SIMD8<Int32>(truncatingIfNeeded: v)) }
 
-/// W[r + i]·x for four Q8_0 rows `stride` bytes apart from `row` (stride 0: one row, four times).
+/// W[r]·x for the Q8_0 row at `row`: per block, four 8-lane products of the widened quants
+/// with x, scaled by the block's d.
 @inline(__always)
-private func q8_0Dot4(_ x: UnsafePointer<Float>, _ row: UnsafeRawPointer, _ stride: Int, _ blocks: Int) -> SIMD4<Float> {
-    var a0 = Lanes.zero, a1 = Lanes.zero, a2 = Lanes.zero, a3 = Lanes.zero
-    var p0 = row, xp = UnsafeRawPointer(x)
+private func q8_0Dot(_ x: UnsafePointer<Float>, _ row: UnsafeRawPointer, _ blocks: Int) -> Float {
+    var a0 = Lanes.zero, a1 = Lanes.zero
+    var p = row, xp = UnsafeRawPointer(x)
     for _ in 0..<blocks {
-        let p1 = p0 + stride, p2 = p1 + stride, p3 = p2 + stride
-        var s0 = Lanes.zero, s1 = Lanes.zero, s2 = Lanes.zero, s3 = Lanes.zero
-        for o in Swift.stride(from: 0, to: 32, by: 8) {
-            let xv = xp.loadUnaligned(fromByteOffset: 4 * o, as: Lanes.self)
-            s0.addProduct(int8Lanes(p0, 2 + o), xv); s1.addProduct(int8Lanes(p1, 2 + o), xv)
-            s2.addProduct(int8Lanes(p2, 2 + o), xv); s3.addProduct(int8Lanes(p3, 2 + o), xv)
-        }
-        a0.addProduct(s0, Lanes(repeating: BlockCodec.loadHalf(p0)))
-        a1.addProduct(s1, Lanes(repeating: BlockCodec.loadHalf(p1)))
-        a2.addProduct(s2, Lanes(repeating: BlockCodec.loadHalf(p2)))
-        a3.addProduct(s3, Lanes(repeating: BlockCodec.loadHalf(p3)))
-        p0 += 34; xp += 128
+        var s0 = int8Lanes(p, 2) * xp.loadUnaligned(as: Lanes.self)
+        var s1 = int8Lanes(p, 10) * xp.loadUnaligned(fromByteOffset: 32, as: Lanes.self)
+        s0.addProduct(int8Lanes(p, 18), xp.loadUnaligned(fromByteOffset: 64, as: Lanes.self))
+        s1.addProduct(int8Lanes(p, 26), xp.loadUnaligned(fromByteOffset: 96, as: Lanes.self))
+        let d = Lanes(repeating: BlockCodec.loadHalf(p))
+        a0.addProduct(s0, d)
+        a1.addProduct(s1, d)
+        p += 34; xp += 128
     }
-    return SIMD4(a0.sum(), a1.sum(), a2.sum(), a3.sum())
+    return (a0 + a1).sum()
 }
 
 /// The 32 quants of a Q4 block's 16 bytes at `p`, as four float lanes (elements 0…7, 8…15 from
@@ -181,62 +170,43 @@ private func nibbleLanes(_ p: UnsafeRawPointer, _ bias: SIMD16<Int8>) -> (Lanes,
     return (lanes(low.lowHalf), lanes(low.highHalf), lanes(high.lowHalf), lanes(high.highHalf))
 }
 
-/// Σ of four lanes·x products for one block: q0…q3 against x's 32 values xa…xd.
+/// W[r]·x for a Q4_0 row (`offset` false: x̂ = (q − 8)·d) or a Q4_1 row (`offset` true:
+/// x̂ = q·d + m, the m term as m·Σx over the block, from `blockSums`).
 @inline(__always)
-private func blockDot(_ q: (Lanes, Lanes, Lanes, Lanes), _ xa: Lanes, _ xb: Lanes, _ xc: Lanes, _ xd: Lanes) -> Lanes {
-    var s = q.0 * xa
-    s.addProduct(q.1, xb)
-    s.addProduct(q.2, xc)
-    s.addProduct(q.3, xd)
-    return s
-}
-
-/// Four Q4_0 rows (`offset` false: x̂ = (q − 8)·d) or Q4_1 rows (`offset` true: x̂ = q·d + m,
-/// the m term as m·Σx over the block, from `blockSums`), `stride` bytes apart.
-@inline(__always)
-private func q4Dot4(_ x: UnsafePointer<Float>, _ row: UnsafeRawPointer, _ stride: Int, _ blocks: Int,
-                    offset: Bool, _ blockSums: UnsafePointer<Float>) -> SIMD4<Float> {
-    var a0 = Lanes.zero, a1 = Lanes.zero, a2 = Lanes.zero, a3 = Lanes.zero
-    var m = SIMD4<Float>.zero
-    var p0 = row, xp = UnsafeRawPointer(x)
+private func q4Dot(_ x: UnsafePointer<Float>, _ row: UnsafeRawPointer, _ blocks: Int,
+                   offset: Bool, _ blockSums: UnsafePointer<Float>) -> Float {
+    var a0 = Lanes.zero, a1 = Lanes.zero
+    var m: Float = 0
+    var p = row, xp = UnsafeRawPointer(x)
     let quants = offset ? 4 : 2, bias = SIMD16<Int8>(repeating: offset ? 0 : 8)
     for b in 0..<blocks {
-        let p1 = p0 + stride, p2 = p1 + stride, p3 = p2 + stride
-        let xa = xp.loadUnaligned(as: Lanes.self), xb = xp.loadUnaligned(fromByteOffset: 32, as: Lanes.self)
-        let xc = xp.loadUnaligned(fromByteOffset: 64, as: Lanes.self), xd = xp.loadUnaligned(fromByteOffset: 96, as: Lanes.self)
-        a0.addProduct(blockDot(nibbleLanes(p0 + quants, bias), xa, xb, xc, xd), Lanes(repeating: BlockCodec.loadHalf(p0)))
-        a1.addProduct(blockDot(nibbleLanes(p1 + quants, bias), xa, xb, xc, xd), Lanes(repeating: BlockCodec.loadHalf(p1)))
-        a2.addProduct(blockDot(nibbleLanes(p2 + quants, bias), xa, xb, xc, xd), Lanes(repeating: BlockCodec.loadHalf(p2)))
-        a3.addProduct(blockDot(nibbleLanes(p3 + quants, bias), xa, xb, xc, xd), Lanes(repeating: BlockCodec.loadHalf(p3)))
-        if offset {
-            let mins = SIMD4(BlockCodec.loadHalf(p0 + 2), BlockCodec.loadHalf(p1 + 2),
-                             BlockCodec.loadHalf(p2 + 2), BlockCodec.loadHalf(p3 + 2))
-            m.addProduct(mins, SIMD4(repeating: blockSums[b]))
-        }
-        p0 += quants + 16; xp += 128
+        let q = nibbleLanes(p + quants, bias)
+        var s0 = q.0 * xp.loadUnaligned(as: Lanes.self)
+        var s1 = q.1 * xp.loadUnaligned(fromByteOffset: 32, as: Lanes.self)
+        s0.addProduct(q.2, xp.loadUnaligned(fromByteOffset: 64, as: Lanes.self))
+        s1.addProduct(q.3, xp.loadUnaligned(fromByteOffset: 96, as: Lanes.self))
+        let d = Lanes(repeating: BlockCodec.loadHalf(p))
+        a0.addProduct(s0, d)
+        a1.addProduct(s1, d)
+        if offset { m += BlockCodec.loadHalf(p + 2) * blockSums[b] }
+        p += quants + 16; xp += 128
     }
-    return SIMD4(a0.sum(), a1.sum(), a2.sum(), a3.sum()) + m
+    return (a0 + a1).sum() + m
 }
 
-/// Σ q[c]·x[c] over `n` int8 quants, for four rows `stride` bytes apart.
+/// Σ q[c]·x[c] over the `n` int8 quants at `q`.
 @inline(__always)
-private func int8Dot4(_ x: UnsafePointer<Float>, _ row: UnsafeRawPointer, _ stride: Int, _ n: Int) -> SIMD4<Float> {
-    var a0 = Lanes.zero, a1 = Lanes.zero, a2 = Lanes.zero, a3 = Lanes.zero
-    let q0 = row, q1 = q0 + stride, q2 = q1 + stride, q3 = q2 + stride
+private func int8Dot(_ x: UnsafePointer<Float>, _ q: UnsafeRawPointer, _ n: Int) -> Float {
+    var a0 = Lanes.zero, a1 = Lanes.zero
     var c = 0
-    while c + 8 <= n {
-        let xv = UnsafeRawPointer(x + c).loadUnaligned(as: Lanes.self)
-        a0.addProduct(int8Lanes(q0, c), xv); a1.addProduct(int8Lanes(q1, c), xv)
-        a2.addProduct(int8Lanes(q2, c), xv); a3.addProduct(int8Lanes(q3, c), xv)
-        c += 8
+    while c + 16 <= n {
+        a0.addProduct(int8Lanes(q, c), UnsafeRawPointer(x + c).loadUnaligned(as: Lanes.self))
+        a1.addProduct(int8Lanes(q, c + 8), UnsafeRawPointer(x + c + 8).loadUnaligned(as: Lanes.self))
+        c += 16
     }
-    var result = SIMD4(a0.sum(), a1.sum(), a2.sum(), a3.sum())
-    while c < n {
-        result += SIMD4(Float(q0.load(fromByteOffset: c, as: Int8.self)), Float(q1.load(fromByteOffset: c, as: Int8.self)),
-                        Float(q2.load(fromByteOffset: c, as: Int8.self)), Float(q3.load(fromByteOffset: c, as: Int8.self))) * x[c]
-        c += 1
-    }
-    return result
+    var s = (a0 + a1).sum()
+    while c < n { s += Float(q.load(fromByteOffset: c, as: Int8.self)) * x[c]; c += 1 }
+    return s
 }
 
 /// (w0·x, w1·x, w2·x, w3·x) for four float rows `n` apart starting at `w`.
