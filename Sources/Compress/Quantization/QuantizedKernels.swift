@@ -36,9 +36,9 @@ extension QuantizedMatrix {
         withUnsafeTemporaryAllocation(of: Float.self, capacity: sumCount) { sums in
             let blockSums = sums.baseAddress!
             if scheme == .q4_1 {
-                for b in 0..<sumCount { blockSums[b] = InferenceKernels.dot(x + b * 32, ones32, count: 32) }
+                for b in 0..<sumCount { blockSums[b] = sum(x + b * 32, 32) }
             } else {
-                blockSums[0] = scheme == .int8Asymmetric ? InferenceKernels.dot(x, ones(columns), count: columns) : 0
+                blockSums[0] = scheme == .int8Asymmetric ? sum(x, columns) : 0
             }
             let pointers = KernelPointers(x: x, y: y, blockSums: blockSums)
             let threads = rows * columns >= parallelWorkThreshold ? min(Threads.count, max(1, rows / 8)) : 1
@@ -112,23 +112,19 @@ extension QuantizedMatrix {
 
 // MARK: - Dot products
 
-/// 32 ones, for block sums of x through the float dot kernel.
-nonisolated(unsafe) let ones32: UnsafePointer<Float> = {
-    let p = UnsafeMutablePointer<Float>.allocate(capacity: 32)
-    p.initialize(repeating: 1, count: 32)
-    return UnsafePointer(p)
-}()
-
-/// A row of ones at least `count` long (grown on demand; read-only once built).
-func ones(_ count: Int) -> UnsafePointer<Float> {
-    count <= onesRow.count ? onesRow.pointer : makeOnes(count)
-}
-nonisolated(unsafe) let onesRow: (pointer: UnsafePointer<Float>, count: Int) = (UnsafePointer(makeOnes(1 << 16)), 1 << 16)
-private func makeOnes(_ count: Int) -> UnsafePointer<Float> {
-    // Larger rows than 65,536 columns are outside the lab's models; leak rather than race.
-    let p = UnsafeMutablePointer<Float>.allocate(capacity: count)
-    p.initialize(repeating: 1, count: count)
-    return UnsafePointer(p)
+/// Σ x[c] over `n` values.
+@inline(__always)
+private func sum(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
+    var a0 = Lanes.zero, a1 = Lanes.zero
+    var c = 0
+    while c + 16 <= n {
+        a0 += UnsafeRawPointer(x + c).loadUnaligned(as: Lanes.self)
+        a1 += UnsafeRawPointer(x + c + 8).loadUnaligned(as: Lanes.self)
+        c += 16
+    }
+    var s = (a0 + a1).sum()
+    while c < n { s += x[c]; c += 1 }
+    return s
 }
 
 /// 8 int8 at `p + offset` widened to float lanes.
