@@ -126,3 +126,24 @@ import Testing
         #expect(error?.message.contains("[0, 5]") == true)
     }
 }
+
+@Suite("Quantization metadata") struct QuantizationMetadataTests {
+    @Test func checkpointMetadataRoundTrip() throws {
+        var random = QuantizationTestRandom(seed: 11)
+        let w = random.gaussian(4 * 64, standardDeviation: 0.02)
+        let a = try QuantizedMatrix.quantize(w, rows: 4, columns: 64, scheme: .q4_1, name: "h.0.c_fc")
+        let b = try QuantizedMatrix.quantize(w, rows: 8, columns: 32, scheme: .int8Asymmetric, granularity: .tensor, name: "h.0.c_proj")
+        let text = QuantizationMetadata.encode(["h.0.c_fc": QuantizedTensorInfo(a), "h.0.c_proj": QuantizedTensorInfo(b)])
+        #expect(text.hasPrefix(#"{"h.0.c_fc":{"granularity":"block","scheme":"q4_1","shape":[4,64]}"#))
+        let data = try SafeTensors.encode(a.entries(name: "h.0.c_fc") + b.entries(name: "h.0.c_proj"),
+                                          metadata: [QuantizedMatrix.metadataKey: text])
+        let loaded = try QuantizationMetadata.loadAll(from: SafeTensors.decode(data))
+        #expect(Set(loaded.keys) == ["h.0.c_fc", "h.0.c_proj"])
+        #expect(loaded["h.0.c_fc"]!.dequantized() == a.dequantized())
+        #expect(loaded["h.0.c_proj"]!.dequantized() == b.dequantized())
+        #expect(try QuantizationMetadata.decode([:]).isEmpty)
+        #expect(throws: CompressionError.self) {
+            try QuantizationMetadata.decode([QuantizedMatrix.metadataKey: #"{"x":{"scheme":"q5_0","granularity":"block","shape":[1,32]}}"#])
+        }
+    }
+}

@@ -1,8 +1,16 @@
 // Batch-1 matrix–vector speed of the quantized kernels against our float32 path
 // (`InferenceKernels.linearRow`, W stored [in, out] as in checkpoints), at the shapes of a
-// GPT-2 block. Two regimes: "streamed" cycles through `layers` distinct matrices per shape, as a
-// decode step walks the layers (weights come from L3 or memory); "hot" repeats one matrix (its
-// weights stay in cache as far as they fit).
+// GPT-2 block. Two regimes:
+// - "decode": the calls walk `layers` blocks × every shape in model order, as a decode step
+//   does, so each matrix is evicted before it comes round again once the model outgrows the
+//   caches (bench-medium's F32 matrices take ~100 MB; its Q4_0 ones ~14 MB);
+// - "hot": one matrix repeated (its weights stay in cache as far as they fit).
+//
+// Measured 2026-11-27 (release, -target-cpu haswell, 1 thread; both cores busy with other jobs),
+// µs per call, decode / hot: 512→1536 F32 225/42, Q8_0 48/46, Q4_0 67/71; 512→512 F32 107/12,
+// Q8_0 17/15, Q4_0 21/25; 512→2048 F32 249/57, Q8_0 64/62, Q4_0 85/79; 2048→512 F32 407/55,
+// Q8_0 60/69, Q4_0 75/70. Quantized wins 3–7× when weights stream from memory, ~0.5–0.9× when
+// F32 sits in cache (widening int8/nibbles to float costs more than F32's plain FMAs).
 
 import Autodiff
 import Dispatch
@@ -26,7 +34,7 @@ public enum QuantizedKernelBenchmark {
         public var shape: Shape
         /// `F32` or a scheme's format label (`INT8`, `INT8-ASYM`, `Q8_0`, `Q4_0`, `Q4_1`).
         public var format: String
-        /// True when calls cycled through distinct matrices, false when one matrix was repeated.
+        /// True for the decode regime (every layer's matrices in turn), false for one matrix repeated.
         public var streamed: Bool
         /// Median seconds per call.
         public var secondsPerCall: Double
@@ -41,58 +49,73 @@ public enum QuantizedKernelBenchmark {
         Shape(inputs: 512, outputs: 2048), Shape(inputs: 2048, outputs: 512),
     ]
 
-    /// Measures every shape × (F32, every scheme) × (streamed over `layers` matrices, hot):
-    /// the median of `calls` timed calls after one untimed pass over the matrices. Uses the
-    /// current `Threads` setting for the quantized kernels (F32 `linearRow` runs on one thread
-    /// at these sizes, as it does in generation).
-    public static func run(shapes: [Shape] = benchMediumShapes, layers: Int = 8, calls: Int = 200) -> [Result] {
-        var results: [Result] = []
+    /// Measures F32 and every scheme on `shapes` × `layers` random matrices: per shape, the median
+    /// of `rounds` decode sweeps (one call per layer and shape each) and of `rounds` hot calls, after
+    /// one untimed sweep. Quantized kernels use the current `Threads` setting (F32 `linearRow`
+    /// runs on one thread at these sizes, as it does in generation).
+    public static func run(shapes: [Shape] = benchMediumShapes, layers: Int = 8, rounds: Int = 25) -> [Result] {
         var state: UInt64 = 0x9E37_79B9_7F4A_7C15
         func random() -> Float {  // uniform in [−0.1, 0.1), deterministic
             state = state &* 6364136223846793005 &+ 1442695040888963407
             return Float(Int64(bitPattern: state) >> 40) / Float(1 << 23) * 0.1
         }
-        for shape in shapes {
-            let (n, k) = (shape.outputs, shape.inputs)
-            let x = (0..<k).map { _ in random() * 10 }
-            var y = [Float](repeating: 0, count: n)
-            // Conv1D layout [in, out]; the quantized matrices take the transpose [out, in].
-            let weights = (0..<layers).map { _ in (0..<(k * n)).map { _ in random() } }
-            func time(_ format: String, _ body: (Int, UnsafeMutablePointer<Float>) -> Void) {
-                for streamed in [true, false] {
-                    y.withUnsafeMutableBufferPointer { out in
-                        for layer in 0..<layers { body(layer, out.baseAddress!) }
-                        var seconds: [Double] = []
-                        for call in 0..<calls {
-                            let start = DispatchTime.now().uptimeNanoseconds
-                            body(streamed ? call % layers : 0, out.baseAddress!)
-                            seconds.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
-                        }
-                        let median = seconds.sorted()[calls / 2]
-                        results.append(Result(shape: shape, format: format, streamed: streamed, secondsPerCall: median,
-                                              gflops: 2 * Double(k * n) / median / 1e9))
-                    }
-                }
-            }
+        let maxInputs = shapes.map(\.inputs).max() ?? 0, maxOutputs = shapes.map(\.outputs).max() ?? 0
+        let x = (0..<maxInputs).map { _ in random() * 10 }
+        var y = [Float](repeating: 0, count: maxOutputs)
+        // matrices[layer][shape], Conv1D layout [in, out] (F32 path).
+        let weights = (0..<layers).map { _ in shapes.map { s in (0..<(s.inputs * s.outputs)).map { _ in random() } } }
+        var results: [Result] = []
+
+        /// Times `call(layer, shape, x, y)` in both regimes and appends the medians.
+        func measure(_ format: String, _ call: (Int, Int, UnsafePointer<Float>, UnsafeMutablePointer<Float>) -> Void) {
             x.withUnsafeBufferPointer { xs in
-                time("F32") { layer, out in
-                    weights[layer].withUnsafeBufferPointer { w in
-                        InferenceKernels.linearRow(xs.baseAddress!, weight: w.baseAddress!, bias: nil, out: out,
-                                                   inFeatures: k, outFeatures: n)
+                y.withUnsafeMutableBufferPointer { ys in
+                    let (xp, yp) = (xs.baseAddress!, ys.baseAddress!)
+                    var decode = [[Double]](repeating: [], count: shapes.count)
+                    for round in 0...rounds {
+                        for layer in 0..<layers {
+                            for s in shapes.indices {
+                                let start = DispatchTime.now().uptimeNanoseconds
+                                call(layer, s, xp, yp)
+                                if round > 0 { decode[s].append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9) }
+                            }
+                        }
                     }
-                }
-                for scheme in QuantizationScheme.allCases {
-                    let matrices = weights.map { w -> QuantizedMatrix in
-                        var transposed = [Float](repeating: 0, count: k * n)
-                        for i in 0..<k { for j in 0..<n { transposed[j * k + i] = w[i * n + j] } }
-                        // The shapes are multiples of 32 and the weights finite: this cannot throw.
-                        return try! QuantizedMatrix.quantize(transposed, rows: n, columns: k, scheme: scheme, name: "benchmark")
-                    }
-                    time(scheme.formatLabel) { layer, out in
-                        matrices[layer].multiplyRow(xs.baseAddress!, into: out, accumulate: false)
+                    for s in shapes.indices {
+                        var hot: [Double] = []
+                        for round in 0...(rounds * layers) {
+                            let start = DispatchTime.now().uptimeNanoseconds
+                            call(0, s, xp, yp)
+                            if round > 0 { hot.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9) }
+                        }
+                        for (streamed, seconds) in [(true, decode[s]), (false, hot)] {
+                            let median = seconds.sorted()[seconds.count / 2]
+                            results.append(Result(shape: shapes[s], format: format, streamed: streamed, secondsPerCall: median,
+                                                  gflops: 2 * Double(shapes[s].inputs * shapes[s].outputs) / median / 1e9))
+                        }
                     }
                 }
             }
+        }
+
+        measure("F32") { layer, s, x, y in
+            weights[layer][s].withUnsafeBufferPointer { w in
+                InferenceKernels.linearRow(x, weight: w.baseAddress!, bias: nil, out: y,
+                                           inFeatures: shapes[s].inputs, outFeatures: shapes[s].outputs)
+            }
+        }
+        for scheme in QuantizationScheme.allCases {
+            let matrices = weights.map { layer in
+                zip(shapes, layer).map { shape, w -> QuantizedMatrix in
+                    let (k, n) = (shape.inputs, shape.outputs)
+                    var transposed = [Float](repeating: 0, count: k * n)
+                    for i in 0..<k { for j in 0..<n { transposed[j * k + i] = w[i * n + j] } }
+                    // Multiples of 32 and finite weights cannot throw; other shapes fall back to int8.
+                    let usable = scheme.isBlockFormat && k % 32 != 0 ? QuantizationScheme.int8Symmetric : scheme
+                    return try! QuantizedMatrix.quantize(transposed, rows: n, columns: k, scheme: usable, name: "benchmark")
+                }
+            }
+            measure(scheme.formatLabel) { layer, s, x, y in matrices[layer][s].multiplyRow(x, into: y, accumulate: false) }
         }
         return results
     }
@@ -108,13 +131,14 @@ public enum QuantizedKernelBenchmark {
         for result in results where !seen.contains(where: { $0.0 == result.shape && $0.1 == result.streamed }) {
             seen.append((result.shape, result.streamed))
         }
+        seen.sort { ($0.1 ? 0 : 1) < ($1.1 ? 0 : 1) }
         for (shape, streamed) in seen {
             let row = results.filter { $0.shape == shape && $0.streamed == streamed }
             func micros(_ format: String) -> Double? { row.first { $0.format == format }.map { $0.secondsPerCall * 1e6 } }
             let base = micros("F32") ?? .nan
             let times = formats.map { micros($0).map { String(format: "%.1f", $0) } ?? "–" }
             let speedups = formats.dropFirst().map { micros($0).map { String(format: "%.2f", base / $0) } ?? "–" }
-            lines.append("| \(shape.inputs)→\(shape.outputs) | \(streamed ? "streamed" : "hot") | "
+            lines.append("| \(shape.inputs)→\(shape.outputs) | \(streamed ? "decode" : "hot") | "
                          + (times + speedups).joined(separator: " | ") + " |")
         }
         return lines.joined(separator: "\n") + "\n"

@@ -4,10 +4,11 @@
 // once per block and applied to the block's partial sum. Rows are split over the cores when the
 // matrix has ≥ 2^16 weights.
 //
-// Measured on the 2-core bench machine (QuantizedKernelBenchmark, one thread): integer dot
-// products over x quantized to int8 (ggml's way) ran 2.5× slower here, because Swift SIMD
-// cannot express `pmaddwd`/`pmaddubsw` and the even/odd pairing compiles to shuffles; the
-// float-lane form reaches ~33 GFLOPS (Q8_0) and ~27 (Q4_0) per core.
+// Measured on the 2-core bench machine (one thread, matrix in cache): integer dot products over
+// x quantized to int8 (ggml's way) ran 2.5× slower here, because Swift SIMD cannot express
+// `pmaddwd`/`pmaddubsw` (the even/odd pairing compiles to shuffles, `wrappedSum` to a scalar
+// loop); the float-lane form reaches ~33 GFLOPS (Q8_0) and ~27 (Q4_0) per core, about F32's
+// speed when the weights are in cache and 3–7× F32 when they stream from memory (decode).
 //
 // Legend: N inputs (columns), R outputs (rows), B batch rows of X.
 
@@ -35,19 +36,17 @@ extension QuantizedMatrix {
         withUnsafeTemporaryAllocation(of: Float.self, capacity: sumCount) { sums in
             let blockSums = sums.baseAddress!
             if scheme == .q4_1 {
-                for b in 0..<sumCount { blockSums[b] = InferenceKernels.dot(x + b * 32, ones32, count: 32) }
+                for b in 0..<sumCount { blockSums[b] = sum(x + b * 32, 32) }
             } else {
-                blockSums[0] = scheme == .int8Asymmetric ? InferenceKernels.dot(x, ones(columns), count: columns) : 0
+                blockSums[0] = scheme == .int8Asymmetric ? sum(x, columns) : 0
             }
             let pointers = KernelPointers(x: x, y: y, blockSums: blockSums)
             let threads = rows * columns >= parallelWorkThreshold ? min(Threads.count, max(1, rows / 8)) : 1
             if threads == 1 {
                 productRows(0..<rows, pointers, accumulate: accumulate)
             } else {
-                // Chunk boundaries on even rows, for the two-row kernels.
-                let pairs = (rows + 1) / 2
                 DispatchQueue.concurrentPerform(iterations: threads) { t in
-                    let start = 2 * (pairs * t / threads), end = min(rows, 2 * (pairs * (t + 1) / threads))
+                    let start = rows * t / threads, end = rows * (t + 1) / threads
                     self.productRows(start..<end, pointers, accumulate: accumulate)
                 }
             }
@@ -89,61 +88,43 @@ extension QuantizedMatrix {
         }
     }
 
-    /// y[r] (+)= W[r]·x for the rows in `range`: two rows at a time, then the odd one.
+    /// y[r] (+)= W[r]·x for the rows in `range`, one row after the other. Streaming the rows in
+    /// memory order matters more than sharing x between rows: in a decode sweep over
+    /// bench-medium's layers (weights evicted between visits), a four-row kernel (x loads shared,
+    /// 15–50% faster when the matrix is in cache) ran 2–4× slower than this one — the hardware
+    /// prefetchers follow one sequential stream far better than four interleaved ones.
     private func productRows(_ range: Range<Int>, _ p: KernelPointers, accumulate: Bool) {
-        @inline(__always) func store(_ r: Int, _ value: Float) {
-            p.y[r] = accumulate ? p.y[r] + value : value
-        }
         let blocks = columns / QuantizationScheme.blockSize
-        var r = range.lowerBound
-        switch scheme {
-        case .q8_0:
-            while r + 2 <= range.upperBound {
-                let (a, b) = q8_0Dot2(p.x, data + r * rowBytes, rowBytes, blocks)
-                store(r, a); store(r + 1, b); r += 2
+        for r in range {
+            let row = UnsafeRawPointer(data + r * rowBytes)
+            let value: Float
+            switch scheme {
+            case .q8_0: value = q8_0Dot(p.x, row, blocks)
+            case .q4_0: value = q4Dot(p.x, row, blocks, offset: false, p.blockSums)
+            case .q4_1: value = q4Dot(p.x, row, blocks, offset: true, p.blockSums)
+            case .int8Symmetric, .int8Asymmetric:
+                value = rowScale[r] * (int8Dot(p.x, row, columns) - rowZeroPoint[r] * p.blockSums[0])
             }
-            if r < range.upperBound { store(r, q8_0Dot2(p.x, data + r * rowBytes, 0, blocks).0) }
-        case .q4_0:
-            while r + 2 <= range.upperBound {
-                let (a, b) = q4Dot2(p.x, data + r * rowBytes, rowBytes, blocks, offset: false, p.blockSums)
-                store(r, a); store(r + 1, b); r += 2
-            }
-            if r < range.upperBound { store(r, q4Dot2(p.x, data + r * rowBytes, 0, blocks, offset: false, p.blockSums).0) }
-        case .q4_1:
-            while r + 2 <= range.upperBound {
-                let (a, b) = q4Dot2(p.x, data + r * rowBytes, rowBytes, blocks, offset: true, p.blockSums)
-                store(r, a); store(r + 1, b); r += 2
-            }
-            if r < range.upperBound { store(r, q4Dot2(p.x, data + r * rowBytes, 0, blocks, offset: true, p.blockSums).0) }
-        case .int8Symmetric, .int8Asymmetric:
-            let xSum = p.blockSums[0]
-            for r in range {
-                let dot = int8Dot(p.x, UnsafeRawPointer(data + r * rowBytes), columns)
-                store(r, rowScale[r] * (dot - rowZeroPoint[r] * xSum))
-            }
+            p.y[r] = accumulate ? p.y[r] + value : value
         }
     }
 }
 
 // MARK: - Dot products
 
-/// 32 ones, for block sums of x through the float dot kernel.
-nonisolated(unsafe) let ones32: UnsafePointer<Float> = {
-    let p = UnsafeMutablePointer<Float>.allocate(capacity: 32)
-    p.initialize(repeating: 1, count: 32)
-    return UnsafePointer(p)
-}()
-
-/// A row of ones at least `count` long (grown on demand; read-only once built).
-func ones(_ count: Int) -> UnsafePointer<Float> {
-    count <= onesRow.count ? onesRow.pointer : makeOnes(count)
-}
-nonisolated(unsafe) let onesRow: (pointer: UnsafePointer<Float>, count: Int) = (UnsafePointer(makeOnes(1 << 16)), 1 << 16)
-private func makeOnes(_ count: Int) -> UnsafePointer<Float> {
-    // Larger rows than 65,536 columns are outside the lab's models; leak rather than race.
-    let p = UnsafeMutablePointer<Float>.allocate(capacity: count)
-    p.initialize(repeating: 1, count: count)
-    return UnsafePointer(p)
+/// Σ x[c] over `n` values.
+@inline(__always)
+private func sum(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
+    var a0 = Lanes.zero, a1 = Lanes.zero
+    var c = 0
+    while c + 16 <= n {
+        a0 += UnsafeRawPointer(x + c).loadUnaligned(as: Lanes.self)
+        a1 += UnsafeRawPointer(x + c + 8).loadUnaligned(as: Lanes.self)
+        c += 16
+    }
+    var s = (a0 + a1).sum()
+    while c < n { s += x[c]; c += 1 }
+    return s
 }
 
 /// 8 int8 at `p + offset` widened to float lanes.
@@ -156,60 +137,60 @@ private func int8Lanes(_ p: UnsafeRawPointer, _ offset: Int) -> Lanes {
 @inline(__always)
 private func lanes(_ v: SIMD8<Int8>) -> Lanes { Lanes(SIMD8<Int32>(truncatingIfNeeded: v)) }
 
-/// (W[r]·x, W[r+1]·x) for Q8_0 rows at `row` and `row + stride` (stride 0: one row, twice).
+/// W[r]·x for the Q8_0 row at `row`: per block, four 8-lane products of the widened quants
+/// with x, scaled by the block's d.
 @inline(__always)
-private func q8_0Dot2(_ x: UnsafePointer<Float>, _ row: UnsafeMutableRawPointer, _ stride: Int, _ blocks: Int) -> (Float, Float) {
-    var acc0 = Lanes.zero, acc1 = Lanes.zero
-    var p0 = UnsafeRawPointer(row), xp = UnsafeRawPointer(x)
+private func q8_0Dot(_ x: UnsafePointer<Float>, _ row: UnsafeRawPointer, _ blocks: Int) -> Float {
+    var a0 = Lanes.zero, a1 = Lanes.zero
+    var p = row, xp = UnsafeRawPointer(x)
     for _ in 0..<blocks {
-        let p1 = p0 + stride
-        let xa = xp.loadUnaligned(as: Lanes.self), xb = xp.loadUnaligned(fromByteOffset: 32, as: Lanes.self)
-        let xc = xp.loadUnaligned(fromByteOffset: 64, as: Lanes.self), xd = xp.loadUnaligned(fromByteOffset: 96, as: Lanes.self)
-        var s0 = int8Lanes(p0, 2) * xa, s1 = int8Lanes(p1, 2) * xa
-        s0.addProduct(int8Lanes(p0, 10), xb); s1.addProduct(int8Lanes(p1, 10), xb)
-        s0.addProduct(int8Lanes(p0, 18), xc); s1.addProduct(int8Lanes(p1, 18), xc)
-        s0.addProduct(int8Lanes(p0, 26), xd); s1.addProduct(int8Lanes(p1, 26), xd)
-        acc0.addProduct(s0, Lanes(repeating: BlockCodec.loadHalf(p0)))
-        acc1.addProduct(s1, Lanes(repeating: BlockCodec.loadHalf(p1)))
-        p0 += 34; xp += 128
+        var s0 = int8Lanes(p, 2) * xp.loadUnaligned(as: Lanes.self)
+        var s1 = int8Lanes(p, 10) * xp.loadUnaligned(fromByteOffset: 32, as: Lanes.self)
+        s0.addProduct(int8Lanes(p, 18), xp.loadUnaligned(fromByteOffset: 64, as: Lanes.self))
+        s1.addProduct(int8Lanes(p, 26), xp.loadUnaligned(fromByteOffset: 96, as: Lanes.self))
+        let d = Lanes(repeating: BlockCodec.loadHalf(p))
+        a0.addProduct(s0, d)
+        a1.addProduct(s1, d)
+        p += 34; xp += 128
     }
-    return (acc0.sum(), acc1.sum())
+    return (a0 + a1).sum()
 }
 
-/// Two Q4_0 rows (`offset` false: x̂ = (q − 8)·d) or Q4_1 rows (`offset` true: x̂ = q·d + m,
-/// the m term as m·Σx over the block, from `blockSums`).
+/// The 32 quants of a Q4 block's 16 bytes at `p`, as four float lanes (elements 0…7, 8…15 from
+/// the low nibbles, 16…23, 24…31 from the high ones), minus `bias`.
 @inline(__always)
-private func q4Dot2(_ x: UnsafePointer<Float>, _ row: UnsafeMutableRawPointer, _ stride: Int, _ blocks: Int,
-                    offset: Bool, _ blockSums: UnsafePointer<Float>) -> (Float, Float) {
-    var acc0 = Lanes.zero, acc1 = Lanes.zero
-    var m0: Float = 0, m1: Float = 0
-    var p0 = UnsafeRawPointer(row), xp = UnsafeRawPointer(x)
+private func nibbleLanes(_ p: UnsafeRawPointer, _ bias: SIMD16<Int8>) -> (Lanes, Lanes, Lanes, Lanes) {
+    let bytes = p.loadUnaligned(as: SIMD16<UInt8>.self)
+    let low = SIMD16<Int8>(truncatingIfNeeded: bytes & 0x0F) &- bias
+    let high = SIMD16<Int8>(truncatingIfNeeded: bytes &>> 4) &- bias
+    return (lanes(low.lowHalf), lanes(low.highHalf), lanes(high.lowHalf), lanes(high.highHalf))
+}
+
+/// W[r]·x for a Q4_0 row (`offset` false: x̂ = (q − 8)·d) or a Q4_1 row (`offset` true:
+/// x̂ = q·d + m, the m term as m·Σx over the block, from `blockSums`).
+@inline(__always)
+private func q4Dot(_ x: UnsafePointer<Float>, _ row: UnsafeRawPointer, _ blocks: Int,
+                   offset: Bool, _ blockSums: UnsafePointer<Float>) -> Float {
+    var a0 = Lanes.zero, a1 = Lanes.zero
+    var m: Float = 0
+    var p = row, xp = UnsafeRawPointer(x)
     let quants = offset ? 4 : 2, bias = SIMD16<Int8>(repeating: offset ? 0 : 8)
     for b in 0..<blocks {
-        let p1 = p0 + stride
-        let xa = xp.loadUnaligned(as: Lanes.self), xb = xp.loadUnaligned(fromByteOffset: 32, as: Lanes.self)
-        let xc = xp.loadUnaligned(fromByteOffset: 64, as: Lanes.self), xd = xp.loadUnaligned(fromByteOffset: 96, as: Lanes.self)
-        let bytes0 = p0.loadUnaligned(fromByteOffset: quants, as: SIMD16<UInt8>.self)
-        let bytes1 = p1.loadUnaligned(fromByteOffset: quants, as: SIMD16<UInt8>.self)
-        // Elements 0…15 are the low nibbles, 16…31 the high ones.
-        let low0 = SIMD16<Int8>(truncatingIfNeeded: bytes0 & 0x0F) &- bias, high0 = SIMD16<Int8>(truncatingIfNeeded: bytes0 &>> 4) &- bias
-        let low1 = SIMD16<Int8>(truncatingIfNeeded: bytes1 & 0x0F) &- bias, high1 = SIMD16<Int8>(truncatingIfNeeded: bytes1 &>> 4) &- bias
-        var s0 = lanes(low0.lowHalf) * xa, s1 = lanes(low1.lowHalf) * xa
-        s0.addProduct(lanes(low0.highHalf), xb); s1.addProduct(lanes(low1.highHalf), xb)
-        s0.addProduct(lanes(high0.lowHalf), xc); s1.addProduct(lanes(high1.lowHalf), xc)
-        s0.addProduct(lanes(high0.highHalf), xd); s1.addProduct(lanes(high1.highHalf), xd)
-        acc0.addProduct(s0, Lanes(repeating: BlockCodec.loadHalf(p0)))
-        acc1.addProduct(s1, Lanes(repeating: BlockCodec.loadHalf(p1)))
-        if offset {
-            m0 += BlockCodec.loadHalf(p0 + 2) * blockSums[b]
-            m1 += BlockCodec.loadHalf(p1 + 2) * blockSums[b]
-        }
-        p0 += quants + 16; xp += 128
+        let q = nibbleLanes(p + quants, bias)
+        var s0 = q.0 * xp.loadUnaligned(as: Lanes.self)
+        var s1 = q.1 * xp.loadUnaligned(fromByteOffset: 32, as: Lanes.self)
+        s0.addProduct(q.2, xp.loadUnaligned(fromByteOffset: 64, as: Lanes.self))
+        s1.addProduct(q.3, xp.loadUnaligned(fromByteOffset: 96, as: Lanes.self))
+        let d = Lanes(repeating: BlockCodec.loadHalf(p))
+        a0.addProduct(s0, d)
+        a1.addProduct(s1, d)
+        if offset { m += BlockCodec.loadHalf(p + 2) * blockSums[b] }
+        p += quants + 16; xp += 128
     }
-    return (acc0.sum() + m0, acc1.sum() + m1)
+    return (a0 + a1).sum() + m
 }
 
-/// Σ q[c]·x[c] over `n` int8 quants.
+/// Σ q[c]·x[c] over the `n` int8 quants at `q`.
 @inline(__always)
 private func int8Dot(_ x: UnsafePointer<Float>, _ q: UnsafeRawPointer, _ n: Int) -> Float {
     var a0 = Lanes.zero, a1 = Lanes.zero
