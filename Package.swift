@@ -34,7 +34,7 @@ let package = Package(
         .target(name: "Evaluate", dependencies: ["Models", "Store", "Compress"]),
         // Lab grows into the experiment runner (issue 7); today it reads training configs and runs
         // gradual pruning (Compress's masks with Distill's trainer).
-        .target(name: "Lab", dependencies: ["Distill", "Compress", .product(name: "Yams", package: "Yams")]),
+        .target(name: "Lab", dependencies: ["Distill", "Compress", "Evaluate", .product(name: "Yams", package: "Yams")]),
 
         // The command-line tool: parse, call a library, print.
         .executableTarget(name: "alambique", dependencies: [

@@ -2,6 +2,7 @@ import ArgumentParser
 import Distill
 import Evaluate
 import Foundation
+import Lab
 import Models
 import Store
 import Tokenizers
@@ -40,7 +41,7 @@ struct BenchLogits: ParsableCommand {
 
     func run() throws {
         try global.apply()
-        let corpus = try CorpusTokenization.loadCorpus(data: data)
+        let corpus = try CorpusTokenization.loadCorpus(data: data) { printError($0) }
         func teacher(_ path: String?, spec: String, label: String) throws -> LogitsBenchmark.Teacher {
             if let path {
                 let loaded = try loadGPT(from: URL(fileURLWithPath: path))

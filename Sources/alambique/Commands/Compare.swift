@@ -1,6 +1,7 @@
 import ArgumentParser
 import Evaluate
 import Foundation
+import Lab
 import Store
 
 struct Compare: ParsableCommand {
@@ -46,7 +47,7 @@ struct Compare: ParsableCommand {
 
     func run() throws {
         try global.apply()
-        let corpus = try CorpusTokenization.loadCorpus(data: dataDirectory)
+        let corpus = try CorpusTokenization.loadCorpus(data: dataDirectory) { printError($0) }
         var promptTexts = Comparison.defaultPrompts
         if let prompts {
             let text: String

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Lab
 import Store
 import Tokenizers
 
@@ -84,7 +85,7 @@ struct TokenizerCommand: ParsableCommand {
         }
 
         func run() throws {
-            let corpus = try CorpusTokenization.loadCorpus(data: data)
+            let corpus = try CorpusTokenization.loadCorpus(data: data) { printError($0) }
             let start = Date()
             let tokenizer = try CorpusTokenization.build(kind == "bpe" ? "bpe-\(vocabSize)" : kind, corpus: corpus, data: data,
                                                          progress: { printError($0) })
@@ -95,51 +96,6 @@ struct TokenizerCommand: ParsableCommand {
                          url.path, tokenizer.kind.rawValue, tokenizer.vocabularySize, corpus.validation.utf8.count,
                          validation.count, Double(validation.count) / Double(corpus.validation.utf8.count),
                          Date().timeIntervalSince(start)))
-        }
-    }
-}
-
-/// Corpus loading and the `--tokenizer` choices shared by `tokenizer train` and `train`.
-enum CorpusTokenization {
-    /// The corpus, fetched first when it is not there yet.
-    static func loadCorpus(data: String) throws -> (train: String, validation: String) {
-        let directory = URL(fileURLWithPath: data)
-        do {
-            return try ShakespeareCorpus.load(from: directory)
-        } catch let error as ShakespeareCorpusError {
-            guard case .notFetched = error else { throw error }
-            printError("corpus not found in \(data)/shakespeare; fetching it (once)…")
-            try ShakespeareCorpus.fetch(into: directory) { printError($0) }
-            return try ShakespeareCorpus.load(from: directory)
-        }
-    }
-
-    static func defaultPath(_ spec: String, data: String) -> String { "\(data)/shakespeare/tokenizer-\(spec).json" }
-
-    /// `char`, `byte`, `bpe-N` (trained on the training split, cached under <data>) or a tokenizer.json path.
-    static func build(_ spec: String, corpus: (train: String, validation: String), data: String,
-                      progress: (String) -> Void) throws -> any Tokenizer {
-        switch spec {
-        case "char":
-            // The vocabulary of the whole corpus (84 characters), as the PyTorch reference builds it.
-            return CharTokenizer(corpus: corpus.train + corpus.validation)
-        case "byte":
-            return ByteTokenizer()
-        case let s where s.hasPrefix("bpe-"):
-            guard let size = Int(s.dropFirst(4)), size >= 257 else {
-                throw ValidationError("--tokenizer \(s): expected bpe-N with N ≥ 257, e.g. bpe-1024")
-            }
-            let cached = URL(fileURLWithPath: defaultPath(s, data: data))
-            if FileManager.default.fileExists(atPath: cached.path) { return try loadTokenizer(from: cached) }
-            progress("training a byte-level BPE tokenizer with \(size) tokens on the training split…")
-            let tokenizer = try BPETrainer.train(text: corpus.train, vocabularySize: size)
-            try tokenizer.save(to: cached)
-            return tokenizer
-        default:
-            guard FileManager.default.fileExists(atPath: spec) else {
-                throw ValidationError("--tokenizer \(spec): not char, byte, bpe-N or an existing tokenizer.json")
-            }
-            return try loadTokenizer(from: URL(fileURLWithPath: spec))
         }
     }
 }

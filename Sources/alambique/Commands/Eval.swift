@@ -1,6 +1,7 @@
 import ArgumentParser
 import Evaluate
 import Foundation
+import Lab
 import Models
 import Store
 
@@ -23,7 +24,7 @@ struct Eval: ParsableCommand {
 
     func run() throws {
         try global.apply()
-        let corpus = try CorpusTokenization.loadCorpus(data: data)
+        let corpus = try CorpusTokenization.loadCorpus(data: data) { printError($0) }
         var reference: Double?
         if let relativeTo { reference = try evaluate(relativeTo, corpus.validation).validationLoss }
         print("| model | format | val loss | Δ | perplexity | bits/char | accuracy |")

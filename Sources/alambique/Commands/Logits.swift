@@ -1,6 +1,7 @@
 import ArgumentParser
 import Distill
 import Foundation
+import Lab
 import Store
 
 struct Logits: ParsableCommand {
@@ -62,7 +63,7 @@ struct Logits: ParsableCommand {
         if !force, FileManager.default.fileExists(atPath: url.path) {
             throw ValidationError("\(url.path) already exists; pass --force to replace it (or choose --out)")
         }
-        let corpus = try CorpusTokenization.loadCorpus(data: data)
+        let corpus = try CorpusTokenization.loadCorpus(data: data) { printError($0) }
         printError("tokenizing the \(split) split with the teacher's tokenizer (\(loaded.tokenizer.kind.rawValue))…")
         let tokens = try loaded.tokenizer.encode(split == "train" ? corpus.train : corpus.validation)
         let settings = LogitsExportSettings(

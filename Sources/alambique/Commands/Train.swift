@@ -50,7 +50,7 @@ struct Train: ParsableCommand {
         try recipe.validate()
         let preset = self.preset ?? file?.preset ?? "teacher-small"
         let tokenizerSpec = self.tokenizer ?? file?.tokenizer ?? "char"
-        let corpus = try CorpusTokenization.loadCorpus(data: data)
+        let corpus = try CorpusTokenization.loadCorpus(data: data) { printError($0) }
         let tokenizer = try CorpusTokenization.build(tokenizerSpec, corpus: corpus, data: data) { printError($0) }
         printError("tokenizing the corpus (\(tokenizer.kind.rawValue), \(tokenizer.vocabularySize) tokens)…")
         let train = try tokenizer.encode(corpus.train), validation = try tokenizer.encode(corpus.validation)
