@@ -1,0 +1,182 @@
+// An experiment file (experiments/<name>.yaml): data, tokenizer, teacher, logit export, students
+// (distilled and baseline), pruning and quantization variants, and the comparison — the whole lab
+// in one description. Unknown keys are errors naming the key and the file.
+//
+//     name: shakespeare-quick
+//     tokenizer: char
+//     teacher: {preset: teacher-small, steps: 300}          # or {checkpoint: checkpoints/…}
+//     logits: {top_k: 32, dtype: f16, train_sequences: 2000, val_sequences: 400}
+//     students:
+//       - {name: distilled, preset: student-tiny, steps: 300, temperature: 2, alpha: 0.5}
+//       - {name: baseline, preset: student-tiny, steps: 300, alpha: 0}
+//     prune:
+//       - {name: pruned-50, from: distilled, sparsity: 0.5, gradual: {steps: 5, every: 20, finetune_steps: 150}}
+//     quantize:
+//       - {name: q8, from: distilled, scheme: q8_0}
+//     compare: {validation_batches: 20, judge_tokens: 48}
+
+import Foundation
+import Tokenizers
+import Yams
+
+public struct Experiment: Codable, Equatable, Sendable {
+    public struct Teacher: Codable, Equatable, Sendable {
+        /// A trained checkpoint to use instead of training one.
+        public var checkpoint: String?
+        public var preset: String?
+        public var steps: Int?
+        public var evalEvery: Int?
+        public var seed: UInt64?
+        enum CodingKeys: String, CodingKey { case checkpoint, preset, steps, evalEvery = "eval_every", seed }
+    }
+    public struct Logits: Codable, Equatable, Sendable {
+        public var topK: Int?
+        public var full: Bool?
+        public var dtype: String?
+        /// Export only the first N windows of each split (nil: all).
+        public var trainSequences: Int?
+        public var valSequences: Int?
+        enum CodingKeys: String, CodingKey {
+            case topK = "top_k", full, dtype, trainSequences = "train_sequences", valSequences = "val_sequences"
+        }
+    }
+    public struct Student: Codable, Equatable, Sendable {
+        public var name: String
+        public var preset: String?
+        public var steps: Int?
+        public var temperature: Float?
+        public var alpha: Float?
+        public var loss: String?
+        public var seed: UInt64?
+        public var evalEvery: Int?
+        enum CodingKeys: String, CodingKey { case name, preset, steps, temperature, alpha, loss, seed, evalEvery = "eval_every" }
+    }
+    public struct Gradual: Codable, Equatable, Sendable {
+        public var steps: Int
+        public var every: Int
+        public var finetuneSteps: Int?
+        public var learningRate: Float?
+        enum CodingKeys: String, CodingKey { case steps, every, finetuneSteps = "finetune_steps", learningRate = "learning_rate" }
+    }
+    public struct Prune: Codable, Equatable, Sendable {
+        public var name: String
+        /// A student's name.
+        public var from: String
+        /// unstructured (default), nm, structured.
+        public var method: String?
+        public var sparsity: Double?
+        public var scope: String?
+        /// One shot when absent.
+        public var gradual: Gradual?
+    }
+    public struct Quantize: Codable, Equatable, Sendable {
+        public var name: String
+        /// A student's or pruned model's name, or "teacher".
+        public var from: String
+        public var scheme: String
+        public var granularity: String?
+    }
+    public struct Compare: Codable, Equatable, Sendable {
+        public var validationBatches: Int?
+        public var judgeTokens: Int?
+        enum CodingKeys: String, CodingKey { case validationBatches = "validation_batches", judgeTokens = "judge_tokens" }
+    }
+
+    public var name: String
+    public var tokenizer: String?
+    public var teacher: Teacher
+    public var logits: Logits?
+    public var students: [Student]
+    public var prune: [Prune]?
+    public var quantize: [Quantize]?
+    public var compare: Compare?
+
+    /// Reads and checks an experiment file.
+    /// - Throws: `LabError` naming the file and the key (unknown, wrong type, missing, or a reference to no stage).
+    public init(contentsOf url: URL) throws {
+        let text: String
+        do { text = try String(contentsOf: url, encoding: .utf8) } catch {
+            throw LabError("\(url.path): cannot read (\(error.localizedDescription))")
+        }
+        try self.init(yaml: text, source: url.path)
+    }
+
+    public init(yaml: String, source: String) throws {
+        let object: Any?
+        do { object = try Yams.load(yaml: yaml) } catch { throw LabError("\(source): not valid YAML (\(error))") }
+        guard let root = object as? [String: Any] else { throw LabError("\(source): expected a mapping at the top") }
+        try Self.rejectUnknown(root, Self.self, path: "", source: source)
+        do {
+            let json = try JSONSerialization.data(withJSONObject: root)
+            self = try JSONDecoder().decode(Experiment.self, from: json)
+        } catch let DecodingError.keyNotFound(key, context) {
+            throw LabError("\(source): \((context.codingPath.map(\.stringValue) + [key.stringValue]).joined(separator: ".")) is missing")
+        } catch let DecodingError.typeMismatch(_, context), let DecodingError.dataCorrupted(context) {
+            throw LabError("\(source): \(context.codingPath.map(\.stringValue).joined(separator: ".")) has the wrong type (\(context.debugDescription))")
+        } catch let error as LabError {
+            throw error
+        } catch {
+            throw LabError("\(source): \(error)")
+        }
+        try validate(source: source)
+    }
+
+    /// Names are unique and every `from` refers to an earlier stage.
+    func validate(source: String) throws {
+        guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) else {
+            throw LabError("\(source): name \"\(name)\" must be letters, digits, - and _ (it names the run and report folders)")
+        }
+        guard teacher.checkpoint != nil || teacher.preset != nil else {
+            throw LabError("\(source): teacher needs a checkpoint or a preset to train")
+        }
+        var known: Set<String> = ["teacher"]
+        for stage in students.map(\.name) + (prune ?? []).map(\.name) + (quantize ?? []).map(\.name) {
+            guard known.insert(stage).inserted else { throw LabError("\(source): the stage name \"\(stage)\" is used twice") }
+        }
+        let studentNames = Set(students.map(\.name))
+        for p in prune ?? [] where !studentNames.contains(p.from) {
+            throw LabError("\(source): prune \"\(p.name)\" is from \"\(p.from)\", which is not a student (\(studentNames.sorted().joined(separator: ", ")))")
+        }
+        let quantizable = known.subtracting((quantize ?? []).map(\.name))
+        for q in quantize ?? [] where !quantizable.contains(q.from) {
+            throw LabError("\(source): quantize \"\(q.name)\" is from \"\(q.from)\", which is not the teacher, a student or a pruned model")
+        }
+    }
+
+    /// Keys each level accepts (the CodingKeys), for clear errors on typos.
+    static func rejectUnknown(_ root: [String: Any], _ type: Experiment.Type, path: String, source: String) throws {
+        let allowed: [String: Set<String>] = [
+            "": ["name", "tokenizer", "teacher", "logits", "students", "prune", "quantize", "compare"],
+            "teacher": ["checkpoint", "preset", "steps", "eval_every", "seed"],
+            "logits": ["top_k", "full", "dtype", "train_sequences", "val_sequences"],
+            "students": ["name", "preset", "steps", "temperature", "alpha", "loss", "seed", "eval_every"],
+            "prune": ["name", "from", "method", "sparsity", "scope", "gradual"],
+            "prune.gradual": ["steps", "every", "finetune_steps", "learning_rate"],
+            "quantize": ["name", "from", "scheme", "granularity"],
+            "compare": ["validation_batches", "judge_tokens"],
+        ]
+        func check(_ mapping: [String: Any], _ level: String) throws {
+            for key in mapping.keys where !(allowed[level] ?? []).contains(key) {
+                let place = level.isEmpty ? "the top level" : level
+                throw LabError("\(source): unknown key \"\(key)\" in \(place) (known: \((allowed[level] ?? []).sorted().joined(separator: ", ")))")
+            }
+        }
+        try check(root, "")
+        for key in ["teacher", "logits", "compare"] {
+            if let mapping = root[key] as? [String: Any] { try check(mapping, key) }
+        }
+        for key in ["students", "prune", "quantize"] {
+            for item in (root[key] as? [[String: Any]]) ?? [] {
+                try check(item, key)
+                if key == "prune", let gradual = item["gradual"] as? [String: Any] { try check(gradual, "prune.gradual") }
+            }
+        }
+    }
+
+    /// A stable hash of one stage's settings (plus those it depends on), for skipping finished stages.
+    public static func hash<T: Encodable>(_ values: T) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return sha256Hex([UInt8]((try? encoder.encode(values)) ?? Data()))
+    }
+}

@@ -1,0 +1,265 @@
+// `alambique run experiments/<name>.yaml`: the stages of an experiment in order — teacher, logit
+// export, students, pruning, quantization — each in its own folder under runs/<name>/, then the
+// comparison into reports/<name>/ and notebooks-export/<name>.ipynb. A stage whose folder holds a
+// `.stage.json` with the same settings hash is skipped; an interrupted training stage resumes from
+// its last checkpoint; a stage whose settings changed is redone.
+
+import Compress
+import Distill
+import Evaluate
+import Foundation
+import Models
+import Store
+import Tokenizers
+
+public struct ExperimentRunner {
+    public var experiment: Experiment
+    /// runs/<name>, reports/<name>, notebooks-export/<name>.ipynb are made under this folder.
+    public var root: URL
+    public var data: String
+
+    public init(experiment: Experiment, root: URL = URL(fileURLWithPath: "."), data: String = "data") {
+        self.experiment = experiment
+        self.root = root
+        self.data = data
+    }
+
+    public var runDirectory: URL { root.appendingPathComponent("runs/\(experiment.name)") }
+    public var reportDirectory: URL { root.appendingPathComponent("reports/\(experiment.name)") }
+    public var notebook: URL { root.appendingPathComponent("notebooks-export/\(experiment.name).ipynb") }
+
+    /// Runs every stage; returns the comparison.
+    public func run(progress: @escaping (String) -> Void) throws -> Evaluate.ComparisonResult {
+        let e = experiment
+        let total = 3 + e.students.count + (e.prune ?? []).count + (e.quantize ?? []).count + 1
+        var index = 0
+        func stage(_ name: String) { index += 1; progress("── stage \(index)/\(total): \(name)") }
+
+        stage("data and tokenizer")
+        let corpus = try CorpusTokenization.loadCorpus(data: data, progress: progress)
+        let tokenizerSpec = e.tokenizer ?? "char"
+        let tokenizer = try CorpusTokenization.build(tokenizerSpec, corpus: corpus, data: data, progress: progress)
+        let tokenizerHash = tokenizer.fingerprint()
+
+        // Teacher.
+        stage("teacher")
+        let teacherDirectory: URL
+        if let checkpoint = e.teacher.checkpoint {
+            teacherDirectory = URL(fileURLWithPath: checkpoint)
+            progress("using the trained teacher \(checkpoint)")
+        } else {
+            teacherDirectory = runDirectory.appendingPathComponent("teacher")
+            var recipe = TrainingRecipe()
+            if let steps = e.teacher.steps { recipe.steps = steps }
+            recipe.evalEvery = e.teacher.evalEvery ?? max(1, recipe.steps / 4)
+            recipe.checkpointEvery = recipe.evalEvery
+            if let seed = e.teacher.seed { recipe.seed = seed }
+            let config = try GPTConfig.preset(e.teacher.preset ?? "teacher-small", vocabularySize: tokenizer.vocabularySize)
+            let hash = Experiment.hash(["teacher": Experiment.hash(e.teacher), "tokenizer": tokenizerHash])
+            try runIfNeeded(teacherDirectory, hash: hash, progress: progress) { resume in
+                let name = CheckpointInfo.modelName(corpus: "shakespeare", role: "teacher", parameters: config.parameterCount,
+                                                    context: config.contextLength, tokenizer: tokenizerSpec, format: "F32")
+                let run = TrainingRun(directory: teacherDirectory, config: config, recipe: recipe, tokenizer: tokenizer,
+                                      info: CheckpointInfo(name: name, role: "teacher", corpus: "shakespeare"))
+                _ = try run.run(train: try tokenizer.encode(corpus.train), validation: try tokenizer.encode(corpus.validation),
+                                resume: resume, overwrite: !resume, progress: progress)
+            }
+        }
+
+        // Logits of both splits.
+        stage("teacher logits")
+        let logitsDirectory = runDirectory.appendingPathComponent("logits")
+        let trainLogits = logitsDirectory.appendingPathComponent("teacher-train.h5")
+        let valLogits = logitsDirectory.appendingPathComponent("teacher-val.h5")
+        let teacherIdentity = try Data(contentsOf: teacherDirectory.appendingPathComponent(Checkpoint.modelFileName))
+        let logitsHash = Experiment.hash(["logits": Experiment.hash(e.logits ?? Experiment.Logits()), "teacher": sha256Hex(teacherIdentity)])
+        try runIfNeeded(logitsDirectory, hash: logitsHash, progress: progress) { _ in
+            let teacher = try loadGPT(from: teacherDirectory)
+            let mode: LogitsMode = (e.logits?.full ?? false) ? .full : .topK(min(e.logits?.topK ?? 32, teacher.config.vocabularySize))
+            let dtype: HDF5ElementType = e.logits?.dtype == "f32" ? .float32 : .float16
+            for (split, text, url, limit) in [("train", corpus.train, trainLogits, e.logits?.trainSequences),
+                                              ("val", corpus.validation, valLogits, e.logits?.valSequences)] {
+                let settings = LogitsExportSettings(context: teacher.config.contextLength, mode: mode, dtype: dtype, maxSequences: limit)
+                let report = try TeacherLogits.export(teacher: teacher, directory: teacherDirectory, tokens: try teacher.tokenizer.encode(text),
+                                                      split: split, settings: settings, to: url, progress: progress)
+                progress(String(format: "%@: %d windows, %.1f MB", url.lastPathComponent, report.sequences, Double(report.bytes) / 1e6))
+            }
+        }
+
+        // Students.
+        var models: [String: URL] = ["teacher": teacherDirectory]
+        var order = ["teacher"]
+        for student in e.students {
+            stage("student \(student.name)")
+            let directory = runDirectory.appendingPathComponent(student.name)
+            var recipe = TrainingRecipe()
+            if let steps = student.steps { recipe.steps = steps }
+            recipe.evalEvery = student.evalEvery ?? max(1, recipe.steps / 4)
+            recipe.checkpointEvery = recipe.evalEvery
+            if let seed = student.seed { recipe.seed = seed }
+            var settings = DistillationSettings()
+            if let t = student.temperature { settings.temperature = t }
+            if let a = student.alpha { settings.alpha = a }
+            if let loss = student.loss {
+                guard let divergence = Divergence(rawValue: loss) else {
+                    throw LabError("students.\(student.name).loss: \(loss) is not one of \(Divergence.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                settings.divergence = divergence
+            }
+            let config = try GPTConfig.preset(student.preset ?? "student-tiny", vocabularySize: tokenizer.vocabularySize)
+            let hash = Experiment.hash(["student": Experiment.hash(student), "logits": logitsHash])
+            try runIfNeeded(directory, hash: hash, progress: progress) { resume in
+                let job = DistillationJob(logits: trainLogits, validationLogits: valLogits, student: config, recipe: recipe,
+                                          settings: settings, directory: directory)
+                _ = try job.run(resume: resume, overwrite: !resume, progress: progress)
+            }
+            models[student.name] = directory
+            order.append(student.name)
+        }
+
+        // Pruning.
+        for p in e.prune ?? [] {
+            stage("prune \(p.name)")
+            let source = models[p.from]!
+            let directory = runDirectory.appendingPathComponent(p.name)
+            let hash = Experiment.hash(["prune": Experiment.hash(p), "source": try stageHash(source)])
+            try runIfNeeded(directory, hash: hash, progress: progress) { resume in
+                try prune(p, source: source, to: directory, train: trainLogits, validation: valLogits, resume: resume, progress: progress)
+            }
+            models[p.name] = directory
+            order.append(p.name)
+        }
+
+        // Quantization.
+        for q in e.quantize ?? [] {
+            stage("quantize \(q.name)")
+            let source = models[q.from]!
+            let directory = runDirectory.appendingPathComponent(q.name)
+            let hash = Experiment.hash(["quantize": Experiment.hash(q), "source": try stageHash(source)])
+            try runIfNeeded(directory, hash: hash, progress: progress) { _ in
+                let loaded = try CompressedCheckpoint.load(from: source, packSparse: false)
+                let scheme = try QuantizationScheme(parsing: q.scheme)
+                let reports = try ModelQuantization.quantize(loaded.model, scheme: scheme,
+                                                             granularity: try q.granularity.map { try QuantizationGranularity(parsing: $0) })
+                var info = loaded.info
+                let base = info.name.hasSuffix("-F32") ? String(info.name.dropLast(4)) : info.name
+                info.format = scheme.formatLabel + (loaded.info.format.hasPrefix("F32-") ? String(loaded.info.format.dropFirst(3)) : "")
+                info.name = base + "-" + info.format
+                try CompressedCheckpoint.save(model: loaded.model, tokenizer: loaded.tokenizer, info: info, to: directory)
+                try AtomicFile.write(Data(QuantizationReport.csv(reports).utf8), to: directory.appendingPathComponent("quantization-report.csv"))
+            }
+            models[q.name] = directory
+            order.append(q.name)
+        }
+
+        // Comparison.
+        stage("compare")
+        let comparison = Comparison(checkpoints: order.map { models[$0]! }, load: ModelLoading.load, validationText: corpus.validation,
+                                    validationBatches: e.compare?.validationBatches ?? 50, prompts: Comparison.defaultPrompts,
+                                    judgeTokens: e.compare?.judgeTokens ?? 64)
+        let result = try comparison.run(progress: progress)
+        try writeReports(result, checkpoints: order.map { models[$0]! }, valLogits: valLogits)
+        return result
+    }
+
+    // MARK: - Stages
+
+    /// Runs `body` unless `directory` holds a `.stage.json` with `hash`; `body(resume)` resumes when a
+    /// training state from the same settings is there. Marks the stage done afterwards.
+    private func runIfNeeded(_ directory: URL, hash: String, progress: (String) -> Void, _ body: (Bool) throws -> Void) throws {
+        let marker = directory.appendingPathComponent(".stage.json")
+        if let data = try? Data(contentsOf: marker),
+           let object = try? JSONSerialization.jsonObject(with: data) as? [String: String], object["hash"] == hash {
+            progress("done before (same settings): \(directory.path)")
+            return
+        }
+        let fileManager = FileManager.default
+        let state = directory.appendingPathComponent(Checkpoint.trainerStateFileName)
+        let resumable = fileManager.fileExists(atPath: state.path) && !fileManager.fileExists(atPath: marker.path)
+            && (try? String(contentsOf: directory.appendingPathComponent(".stage-started"), encoding: .utf8)) == hash
+        if !resumable, fileManager.fileExists(atPath: directory.path) {
+            try fileManager.removeItem(at: directory)  // changed settings or a stage that never trained: start over
+        }
+        try fileManager.createDirectory(at: directory.deletingLastPathComponent(), withIntermediateDirectories: true)
+        if resumable { progress("resuming \(directory.lastPathComponent) from its last checkpoint") }
+        try body(resumable)
+        if fileManager.fileExists(atPath: directory.path) {
+            try? Data(hash.utf8).write(to: directory.appendingPathComponent(".stage-started"))
+        }
+        try AtomicFile.write(try JSONSerialization.data(withJSONObject: ["hash": hash, "finished": ISO8601DateFormatter().string(from: Date())]),
+                             to: marker)
+    }
+
+    private func stageHash(_ directory: URL) throws -> String {
+        let marker = directory.appendingPathComponent(".stage.json")
+        if let data = try? Data(contentsOf: marker), let object = try? JSONSerialization.jsonObject(with: data) as? [String: String],
+           let hash = object["hash"] { return hash }
+        return sha256Hex([UInt8](try Data(contentsOf: directory.appendingPathComponent(Checkpoint.modelFileName))))
+    }
+
+    private func prune(_ p: Experiment.Prune, source: URL, to directory: URL, train: URL, validation: URL, resume: Bool,
+                       progress: (String) -> Void) throws {
+        let scope = PruningScope(rawValue: p.scope ?? "layer") ?? .layer
+        if let gradual = p.gradual {
+            let dense = try CompressedCheckpoint.load(from: source, packSparse: false)
+            let schedule = GradualPruningSchedule(initialSparsity: 0, finalSparsity: p.sparsity ?? 0.5, start: 0,
+                                                  events: gradual.steps, interval: gradual.every)
+            var recipe = TrainingRecipe()
+            recipe.steps = gradual.finetuneSteps ?? (gradual.steps * gradual.every + 100)
+            recipe.learningRate = gradual.learningRate ?? 3e-4
+            recipe.minimumLearningRate = recipe.learningRate / 10
+            recipe.warmupSteps = 0
+            recipe.evalEvery = max(1, recipe.steps / 4)
+            recipe.checkpointEvery = recipe.evalEvery
+            var fineTuning = DistillationJob(logits: train, validationLogits: validation, student: dense.config, recipe: recipe,
+                                             settings: DistillationSettings(), directory: URL(fileURLWithPath: directory.path + "-finetune"))
+            fineTuning.initialCheckpoint = source
+            _ = try GradualPruningJob(fineTuning: fineTuning, schedule: schedule, scope: scope)
+                .run(output: directory, resume: resume, overwrite: !resume, progress: progress)
+            return
+        }
+        let loaded = try CompressedCheckpoint.load(from: source, packSparse: false)
+        let masks: MaskSet
+        let label: String
+        switch p.method ?? "unstructured" {
+        case "nm":
+            masks = try SemiStructuredPruning.prune(loaded.model)
+            label = "F32-2of4"
+        case "structured":
+            masks = try StructuredPruning.prune(loaded.model, keepHeads: 1 - (p.sparsity ?? 0.5), keepNeurons: 1 - (p.sparsity ?? 0.5)).masks
+            label = "F32-s\(Int((masks.sparsity * 100).rounded()))"
+        case "unstructured":
+            masks = try MagnitudePruning.prune(loaded.model, sparsity: p.sparsity ?? 0.5, scope: scope)
+            label = "F32-s\(Int((masks.sparsity * 100).rounded()))"
+        case let other:
+            throw LabError("prune.\(p.name).method: \(other) is not unstructured, nm or structured")
+        }
+        var info = loaded.info
+        info.format = label
+        info.sparsity = masks.sparsity
+        info.role = "pruned"
+        info.name = (info.name.hasSuffix("-F32") ? String(info.name.dropLast(4)) : info.name) + "-" + label
+        try CompressedCheckpoint.save(model: loaded.model, tokenizer: loaded.tokenizer, info: info,
+                                      sparse: Set(masks.tensors.map(\.name)), to: directory)
+    }
+
+    private func writeReports(_ result: Evaluate.ComparisonResult, checkpoints: [URL], valLogits: URL) throws {
+        let table = ComparisonTables.markdown(result)
+        let report = "# \(experiment.name)\n\n" + table + "\n\n## Continuations judged by the teacher\n\n" + ComparisonTables.continuations(result) + "\n"
+        try AtomicFile.write(Data(report.utf8), to: reportDirectory.appendingPathComponent("report.md"))
+        try AtomicFile.write(Data(ComparisonTables.csv(result).utf8), to: reportDirectory.appendingPathComponent("results.csv"))
+        try AtomicFile.write(try ComparisonTables.json(result), to: reportDirectory.appendingPathComponent("results.json"))
+        var plots: [(name: String, svg: String)] = [("quality-vs-size", ComparisonPlots.qualityVersusSize(result))]
+        if let curves = ComparisonPlots.trainingCurves(checkpoints, names: result.models.map { "\($0.role) (\($0.format))" }) {
+            plots.append(("training-curves", curves))
+        }
+        if let sparsity = ComparisonPlots.qualityVersusSparsity(result) { plots.append(("quality-vs-sparsity", sparsity)) }
+        for plot in plots {
+            try AtomicFile.write(Data(plot.svg.utf8), to: reportDirectory.appendingPathComponent(plot.name + ".svg"))
+        }
+        let book = Notebook.comparison(title: "Alambique — \(experiment.name)", result: result, plots: plots,
+                                       resultsCSV: "../reports/\(experiment.name)/results.csv",
+                                       logitFile: "../runs/\(experiment.name)/logits/\(valLogits.lastPathComponent)")
+        try AtomicFile.write(try book.json(), to: notebook)
+    }
+}
