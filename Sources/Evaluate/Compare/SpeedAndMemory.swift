@@ -3,6 +3,11 @@
 
 import Dispatch
 import Foundation
+
+#if canImport(Glibc)
+/// glibc's malloc_trim (malloc.h is not in the Glibc module map).
+@_silgen_name("malloc_trim") private func glibcMallocTrim(_ pad: Int) -> Int32
+#endif
 import Models
 
 public struct SpeedMetrics: Codable, Sendable, Equatable {
@@ -52,8 +57,12 @@ public enum SpeedEvaluation {
 /// The process's peak resident set ("high water mark"), which Linux lets a process reset.
 public enum PeakMemory {
     /// Resets the peak to the current resident size (Linux: writes 5 to /proc/self/clear_refs); false elsewhere.
+    /// Freed heap memory is first returned to the system (malloc_trim), so the baseline is what is live.
     @discardableResult
     public static func reset() -> Bool {
+        #if canImport(Glibc)
+        _ = glibcMallocTrim(0)
+        #endif
         guard let handle = FileHandle(forWritingAtPath: "/proc/self/clear_refs") else { return false }
         defer { try? handle.close() }
         return (try? handle.write(contentsOf: Data("5".utf8))) != nil
