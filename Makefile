@@ -68,7 +68,6 @@ test: deps
 demo: build
 	$(BIN) data fetch shakespeare
 	$(BIN) run $(DEMO_EXPERIMENT)
-	$(BIN) generate runs/shakespeare-quick/distilled --prompt "ROMEO:" --max-new-tokens 200 --temperature 0.8 --seed 1
 
 data: build
 	$(BIN) data fetch shakespeare

@@ -1,8 +1,8 @@
 // `alambique run experiments/<name>.yaml`: the stages of an experiment in order — teacher, logit
 // export, students, pruning, quantization — each in its own folder under runs/<name>/, then the
-// comparison into reports/<name>/ and notebooks-export/<name>.ipynb. A stage whose folder holds a
-// `.stage.json` with the same settings hash is skipped; an interrupted training stage resumes from
-// its last checkpoint; a stage whose settings changed is redone.
+// comparison into reports/<name>/ and notebooks-export/<name>.ipynb. A stage finished with the same
+// settings hash (runs/<name>/.stages/) is skipped; an interrupted training stage resumes from its
+// last checkpoint; a stage whose settings (or whose input's weights) changed is redone.
 
 import Compress
 import Distill
@@ -164,37 +164,39 @@ public struct ExperimentRunner {
 
     // MARK: - Stages
 
-    /// Runs `body` unless `directory` holds a `.stage.json` with `hash`; `body(resume)` resumes when a
-    /// training state from the same settings is there. Marks the stage done afterwards.
+    /// Runs `body` unless the stage of `directory` finished with `hash`. Markers live outside the stage
+    /// folders (runs/<name>/.stages/<stage>.{started,done}), because a checkpoint save replaces its folder
+    /// whole. `body(resume)` resumes when the stage started with the same settings and left a training
+    /// state; a stage with other settings, or one with nothing to resume, starts over.
     private func runIfNeeded(_ directory: URL, hash: String, progress: (String) -> Void, _ body: (Bool) throws -> Void) throws {
-        let marker = directory.appendingPathComponent(".stage.json")
-        if let data = try? Data(contentsOf: marker),
-           let object = try? JSONSerialization.jsonObject(with: data) as? [String: String], object["hash"] == hash {
+        let fileManager = FileManager.default
+        let markers = runDirectory.appendingPathComponent(".stages")
+        let done = markers.appendingPathComponent(directory.lastPathComponent + ".done")
+        let started = markers.appendingPathComponent(directory.lastPathComponent + ".started")
+        if (try? String(contentsOf: done, encoding: .utf8)) == hash, fileManager.fileExists(atPath: directory.path) {
             progress("done before (same settings): \(directory.path)")
             return
         }
-        let fileManager = FileManager.default
-        let state = directory.appendingPathComponent(Checkpoint.trainerStateFileName)
-        let resumable = fileManager.fileExists(atPath: state.path) && !fileManager.fileExists(atPath: marker.path)
-            && (try? String(contentsOf: directory.appendingPathComponent(".stage-started"), encoding: .utf8)) == hash
-        if !resumable, fileManager.fileExists(atPath: directory.path) {
-            try fileManager.removeItem(at: directory)  // changed settings or a stage that never trained: start over
+        let states = [directory, URL(fileURLWithPath: directory.path + "-finetune")].map { $0.appendingPathComponent(Checkpoint.trainerStateFileName) }
+        let resumable = (try? String(contentsOf: started, encoding: .utf8)) == hash && states.contains { fileManager.fileExists(atPath: $0.path) }
+        try? fileManager.removeItem(at: done)
+        if !resumable {
+            // Changed settings or nothing to resume: start over (for a fine-tune, its run folder too).
+            for stale in [directory, URL(fileURLWithPath: directory.path + "-finetune")] where fileManager.fileExists(atPath: stale.path) {
+                try fileManager.removeItem(at: stale)
+            }
+        } else {
+            progress("resuming \(directory.lastPathComponent) from its last checkpoint")
         }
-        try fileManager.createDirectory(at: directory.deletingLastPathComponent(), withIntermediateDirectories: true)
-        if resumable { progress("resuming \(directory.lastPathComponent) from its last checkpoint") }
+        try fileManager.createDirectory(at: markers, withIntermediateDirectories: true)
+        try AtomicFile.write(Data(hash.utf8), to: started)
         try body(resumable)
-        if fileManager.fileExists(atPath: directory.path) {
-            try? Data(hash.utf8).write(to: directory.appendingPathComponent(".stage-started"))
-        }
-        try AtomicFile.write(try JSONSerialization.data(withJSONObject: ["hash": hash, "finished": ISO8601DateFormatter().string(from: Date())]),
-                             to: marker)
+        try AtomicFile.write(Data(hash.utf8), to: done)
     }
 
+    /// What a later stage depends on: the weights of the stage it starts from.
     private func stageHash(_ directory: URL) throws -> String {
-        let marker = directory.appendingPathComponent(".stage.json")
-        if let data = try? Data(contentsOf: marker), let object = try? JSONSerialization.jsonObject(with: data) as? [String: String],
-           let hash = object["hash"] { return hash }
-        return sha256Hex([UInt8](try Data(contentsOf: directory.appendingPathComponent(Checkpoint.modelFileName))))
+        sha256Hex([UInt8](try Data(contentsOf: directory.appendingPathComponent(Checkpoint.modelFileName))))
     }
 
     private func prune(_ p: Experiment.Prune, source: URL, to directory: URL, train: URL, validation: URL, resume: Bool,
