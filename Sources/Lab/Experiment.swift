@@ -105,46 +105,70 @@ public struct Experiment: Codable, Equatable, Sendable {
         let object: Any?
         do { object = try Yams.load(yaml: yaml) } catch { throw LabError("\(source): not valid YAML (\(error))") }
         guard let root = object as? [String: Any] else { throw LabError("\(source): expected a mapping at the top") }
-        try Self.rejectUnknown(root, Self.self, path: "", source: source)
+        // Errors name the line of the key they are about.
+        func located(_ key: String, _ value: String? = nil) -> String {
+            Self.line(of: key, value: value, in: yaml).map { "\(source):\($0)" } ?? source
+        }
+        try Self.rejectUnknown(root, Self.self, path: "", source: source, locate: located)
         do {
             let json = try JSONSerialization.data(withJSONObject: root)
             self = try JSONDecoder().decode(Experiment.self, from: json)
         } catch let DecodingError.keyNotFound(key, context) {
-            throw LabError("\(source): \((context.codingPath.map(\.stringValue) + [key.stringValue]).joined(separator: ".")) is missing")
+            let parent = context.codingPath.last(where: { $0.intValue == nil })?.stringValue
+            throw LabError("\(parent.map { located($0) } ?? source): \((context.codingPath.map(\.stringValue) + [key.stringValue]).joined(separator: ".")) is missing")
         } catch let DecodingError.typeMismatch(_, context), let DecodingError.dataCorrupted(context) {
-            throw LabError("\(source): \(context.codingPath.map(\.stringValue).joined(separator: ".")) has the wrong type (\(context.debugDescription))")
+            let key = context.codingPath.last(where: { $0.intValue == nil })?.stringValue ?? ""
+            throw LabError("\(located(key)): \(context.codingPath.map(\.stringValue).joined(separator: ".")) has the wrong type (\(context.debugDescription))")
         } catch let error as LabError {
             throw error
         } catch {
             throw LabError("\(source): \(error)")
         }
-        try validate(source: source)
+        try validate(source: source, locate: located)
+    }
+
+    /// The 1-based line where `key:` (followed by `value`, when given) first appears in `text`.
+    static func line(of key: String, value: String?, in text: String) -> Int? {
+        guard !key.isEmpty else { return nil }
+        for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            var search = line[...]
+            while let range = search.range(of: key + ":") {
+                let before = search[..<range.lowerBound].last
+                let boundary = before == nil || before == " " || before == "{" || before == "," || before == "-" || before == "\t"
+                let rest = search[range.upperBound...].drop { $0 == " " }
+                if boundary, value.map({ rest.hasPrefix($0) }) ?? true { return index + 1 }
+                search = search[range.upperBound...]
+            }
+        }
+        return nil
     }
 
     /// Names are unique and every `from` refers to an earlier stage.
-    func validate(source: String) throws {
+    func validate(source: String, locate: (String, String?) -> String = { _, _ in "" }) throws {
+        func at(_ key: String, _ value: String? = nil) -> String { let l = locate(key, value); return l.isEmpty ? source : l }
         guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) else {
-            throw LabError("\(source): name \"\(name)\" must be letters, digits, - and _ (it names the run and report folders)")
+            throw LabError("\(at("name")): name \"\(name)\" must be letters, digits, - and _ (it names the run and report folders)")
         }
         guard teacher.checkpoint != nil || teacher.preset != nil else {
-            throw LabError("\(source): teacher needs a checkpoint or a preset to train")
+            throw LabError("\(at("teacher")): teacher needs a checkpoint or a preset to train")
         }
         var known: Set<String> = ["teacher"]
         for stage in students.map(\.name) + (prune ?? []).map(\.name) + (quantize ?? []).map(\.name) {
-            guard known.insert(stage).inserted else { throw LabError("\(source): the stage name \"\(stage)\" is used twice") }
+            guard known.insert(stage).inserted else { throw LabError("\(at("name", stage)): the stage name \"\(stage)\" is used twice") }
         }
         let studentNames = Set(students.map(\.name))
         for p in prune ?? [] where !studentNames.contains(p.from) {
-            throw LabError("\(source): prune \"\(p.name)\" is from \"\(p.from)\", which is not a student (\(studentNames.sorted().joined(separator: ", ")))")
+            throw LabError("\(at("from", p.from)): prune \"\(p.name)\" is from \"\(p.from)\", which is not a student (\(studentNames.sorted().joined(separator: ", ")))")
         }
         let quantizable = known.subtracting((quantize ?? []).map(\.name))
         for q in quantize ?? [] where !quantizable.contains(q.from) {
-            throw LabError("\(source): quantize \"\(q.name)\" is from \"\(q.from)\", which is not the teacher, a student or a pruned model")
+            throw LabError("\(at("from", q.from)): quantize \"\(q.name)\" is from \"\(q.from)\", which is not the teacher, a student or a pruned model")
         }
     }
 
     /// Keys each level accepts (the CodingKeys), for clear errors on typos.
-    static func rejectUnknown(_ root: [String: Any], _ type: Experiment.Type, path: String, source: String) throws {
+    static func rejectUnknown(_ root: [String: Any], _ type: Experiment.Type, path: String, source: String,
+                              locate: (String, String?) -> String) throws {
         let allowed: [String: Set<String>] = [
             "": ["name", "tokenizer", "teacher", "logits", "students", "prune", "quantize", "compare"],
             "teacher": ["checkpoint", "preset", "steps", "eval_every", "seed"],
@@ -158,7 +182,7 @@ public struct Experiment: Codable, Equatable, Sendable {
         func check(_ mapping: [String: Any], _ level: String) throws {
             for key in mapping.keys where !(allowed[level] ?? []).contains(key) {
                 let place = level.isEmpty ? "the top level" : level
-                throw LabError("\(source): unknown key \"\(key)\" in \(place) (known: \((allowed[level] ?? []).sorted().joined(separator: ", ")))")
+                throw LabError("\(locate(key, nil)): unknown key \"\(key)\" in \(place) (known: \((allowed[level] ?? []).sorted().joined(separator: ", ")))")
             }
         }
         try check(root, "")

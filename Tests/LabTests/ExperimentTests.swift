@@ -29,14 +29,14 @@ import Testing
         #expect(Experiment.hash(e.students[0]) != Experiment.hash(e.students[1]))
     }
 
-    @Test("mistakes name the file and the key", arguments: [
-        ("name: q\nteacher: {preset: teacher-small, stepz: 3}\nstudents: []", "unknown key \"stepz\" in teacher"),
-        ("name: q\nteacher: {preset: teacher-small}\nstudents: [{name: a}]\nprune: [{name: p, from: nobody}]", "not a student"),
-        ("name: q\nteacher: {preset: teacher-small}\nstudents: [{name: a}, {name: a}]", "used twice"),
-        ("name: q\nteacher: {}\nstudents: []", "teacher needs a checkpoint or a preset"),
-        ("name: q\nteacher: {preset: teacher-small, steps: many}\nstudents: []", "wrong type"),
+    @Test("mistakes name the file, the line and the key", arguments: [
+        ("name: q\nteacher: {preset: teacher-small, stepz: 3}\nstudents: []", "bad.yaml:2: unknown key \"stepz\" in teacher"),
+        ("name: q\nteacher: {preset: teacher-small}\nstudents: [{name: a}]\nprune: [{name: p, from: nobody}]", "bad.yaml:4: prune \"p\" is from \"nobody\", which is not a student"),
+        ("name: q\nteacher: {preset: teacher-small}\nstudents: [{name: a}, {name: a}]", "the stage name \"a\" is used twice"),
+        ("name: q\nteacher: {}\nstudents: []", "bad.yaml:2: teacher needs a checkpoint or a preset"),
+        ("name: q\nteacher: {preset: teacher-small, steps: many}\nstudents: []", "bad.yaml:2: teacher.steps has the wrong type"),
         ("teacher: {preset: teacher-small}\nstudents: []", "name is missing"),
-        ("name: a/b\nteacher: {preset: teacher-small}\nstudents: []", "must be letters"),
+        ("name: a/b\nteacher: {preset: teacher-small}\nstudents: []", "bad.yaml:1: name \"a/b\" must be letters"),
     ])
     func errors(yaml: String, expected: String) throws {
         let error = #expect(throws: LabError.self) { try Experiment(yaml: yaml, source: "bad.yaml") }
