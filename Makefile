@@ -18,7 +18,7 @@ endif
 
 BIN := .build/release/alambique
 
-.PHONY: all build test demo data bench interop check-resume check-slow deps clean help
+.PHONY: all build test demo data bench interop readme-table check-resume check-slow deps clean help
 
 # The demo: the default experiment (teacher, logits, distilled and baseline students, pruning,
 # quantization, comparison), sized to run in a few minutes; rerunning skips finished stages.
@@ -81,7 +81,7 @@ bench: build
 VENV ?= .venv-interop
 interop: build
 	test -x $(VENV)/bin/python || python3 -m venv $(VENV)
-	$(VENV)/bin/pip install -q tokenizers transformers torch safetensors h5py numpy
+	$(VENV)/bin/pip install -q tokenizers transformers torch safetensors h5py numpy nbformat
 	$(BIN) tokenizer train --kind bpe --vocab-size 1024
 	$(BIN) tokenizer encode data/shakespeare/tokenizer-bpe-1024.json data/shakespeare/val.txt --out .build/val-bpe-1024.ids
 	$(VENV)/bin/python scripts/check_tokenizer.py data/shakespeare/tokenizer-bpe-1024.json data/shakespeare/val.txt .build/val-bpe-1024.ids
@@ -94,6 +94,12 @@ interop: build
 	$(BIN) logits .build/interop/logits-teacher --split val --max-sequences 96 --full --dtype f16 --compression 0 --out .build/interop/logits/full16.h5 --force
 	$(VENV)/bin/python scripts/check_logits.py .build/interop/logits/topk-*.h5 --full-reference .build/interop/logits/full.h5
 	$(VENV)/bin/python scripts/check_logits.py .build/interop/logits/full16.h5
+	# The quick experiment's notebook (stages already done are skipped).
+	$(BIN) run $(DEMO_EXPERIMENT)
+	$(VENV)/bin/python scripts/check_notebook.py notebooks-export/shakespeare-quick.ipynb
+
+readme-table:
+	python3 scripts/readme_table.py reports/shakespeare-quick/report.md README.md
 
 check-resume: build
 	scripts/check_resume.sh

@@ -6,8 +6,9 @@ import Foundation
 public enum ComparisonPlots {
     /// Validation loss against bytes on disk, every model a labelled point; the Pareto front dashed.
     public static func qualityVersusSize(_ result: ComparisonResult) -> String {
-        var plot = SVGPlot(title: "Quality vs size", xLabel: "bytes on disk", yLabel: "validation loss (nats/token)", logX: true)
+        var plot = SVGPlot(title: "Quality vs size", xLabel: "checkpoint size on disk", yLabel: "validation loss (nats/token)", logX: true)
         plot.paretoFront = true
+        plot.xUnit = (1e6, " MB")
         for model in result.models {
             plot.series.append(.init(name: model.format + " " + model.role, points: [(Double(model.bytes), model.val_loss)],
                                      line: false, labels: [model.format]))

@@ -29,6 +29,8 @@ public struct SVGPlot {
     /// Points (over all series) on the lower-left Pareto front (smaller x and smaller y both better) are joined by a dashed line.
     public var paretoFront = false
     public var width = 720.0, height = 440.0
+    /// x tick labels as value / divisor + suffix (e.g. bytes as MB); nil: plain numbers.
+    public var xUnit: (divisor: Double, suffix: String)?
 
     public init(title: String, xLabel: String, yLabel: String, logX: Bool = false) {
         self.title = title
@@ -68,12 +70,15 @@ public struct SVGPlot {
             svg += "<line x1=\"\(left)\" y1=\"\(f(y))\" x2=\"\(left + plotWidth)\" y2=\"\(f(y))\" stroke=\"#eee\"/>"
             svg += "<text x=\"\(left - 6)\" y=\"\(f(y + 4))\" text-anchor=\"end\">\(number(tick))</text>\n"
         }
-        let xTicks = logX ? (Int(floor(xMin)) ... Int(ceil(xMax))).map { pow(10, Double($0)) }.filter { tx($0) >= xMin && tx($0) <= xMax }
+        // Log axes: 1, 2, 5 × each power of ten in range.
+        let xTicks = logX ? (Int(floor(xMin)) ... Int(ceil(xMax))).flatMap { e in [1.0, 2, 5].map { $0 * pow(10, Double(e)) } }
+                                .filter { tx($0) >= xMin && tx($0) <= xMax }
                           : ticks(from: xMin, to: xMax)
         for tick in xTicks {
             let x = px(tick)
             svg += "<line x1=\"\(f(x))\" y1=\"\(top)\" x2=\"\(f(x))\" y2=\"\(top + plotHeight)\" stroke=\"#eee\"/>"
-            svg += "<text x=\"\(f(x))\" y=\"\(f(top + plotHeight + 16))\" text-anchor=\"middle\">\(number(tick))</text>\n"
+            let label = xUnit.map { number(tick / $0.divisor) + $0.suffix } ?? number(tick)
+            svg += "<text x=\"\(f(x))\" y=\"\(f(top + plotHeight + 16))\" text-anchor=\"middle\">\(label)</text>\n"
         }
         svg += "<text x=\"\(f(left + plotWidth / 2))\" y=\"\(f(height - 12))\" text-anchor=\"middle\">\(escape(xLabel))\(logX ? " (log scale)" : "")</text>\n"
         svg += "<text transform=\"translate(16 \(f(top + plotHeight / 2))) rotate(-90)\" text-anchor=\"middle\">\(escape(yLabel))</text>\n"
