@@ -10,8 +10,8 @@ import Store
 import Tokenizers
 
 public enum CompressedCheckpoint {
-    /// Metadata key: a JSON object {tensor name: {"scheme", "granularity"}}.
-    public static let quantizationKey = "alambique.quantization"
+    /// Metadata key of the quantized tensors ({name: {scheme, granularity, shape}}, `QuantizationMetadata`).
+    public static let quantizationKey = QuantizedMatrix.metadataKey
     /// Metadata key: a JSON array of the tensor names stored as mask + values.
     public static let sparseKey = "alambique.sparse"
 
@@ -44,7 +44,7 @@ public enum CompressedCheckpoint {
     public static func save(model: GPT, tokenizer: any Tokenizer, info: CheckpointInfo, sparse: Set<String> = [],
                             to directory: URL) throws -> CheckpointInfo {
         var entries: [SafeTensorsEntry] = []
-        var quantization: [String: [String: String]] = [:]
+        var quantization: [String: QuantizedTensorInfo] = [:]
         var packedWeights = Set<ObjectIdentifier>()
         var parameters = 0
         for (name, linear) in linearLayers(of: model) {
@@ -53,7 +53,7 @@ public enum CompressedCheckpoint {
                 throw CompressionError("\(name): a \(packed.format) layer cannot be saved; save the dense (masked) model with sparse storage instead")
             }
             entries += quantized.entries(name: name)
-            quantization[name] = ["scheme": quantized.scheme.rawValue, "granularity": quantized.granularity.rawValue]
+            quantization[name] = QuantizedTensorInfo(quantized)
             packedWeights.insert(ObjectIdentifier(linear.weight))
             parameters += quantized.rows * quantized.columns
         }
@@ -72,9 +72,7 @@ public enum CompressedCheckpoint {
             }
         }
         var metadata: [String: String] = [:]
-        if !quantization.isEmpty {
-            metadata[quantizationKey] = String(decoding: try JSONSerialization.data(withJSONObject: quantization, options: [.sortedKeys]), as: UTF8.self)
-        }
+        if !quantization.isEmpty { metadata[quantizationKey] = QuantizationMetadata.encode(quantization) }
         if !sparse.isEmpty {
             metadata[sparseKey] = String(decoding: try JSONSerialization.data(withJSONObject: sparse.sorted()), as: UTF8.self)
         }
@@ -99,26 +97,16 @@ public enum CompressedCheckpoint {
         let model = try GPT(config: config, seed: 0)
         var used = Set<String>()
 
-        // Quantized layers.
-        let quantization = try metadataObject(file, quantizationKey, as: [String: [String: String]].self) ?? [:]
+        // Quantized layers: each matrix as the metadata describes it, checked against the layer it replaces.
         let linears = Dictionary(linearLayers(of: model).map { ($0.weightName, $0.linear) }, uniquingKeysWith: { a, _ in a })
-        var packedWeights = Set<ObjectIdentifier>()
         var parameters = 0
-        for (name, spec) in quantization.sorted(by: { $0.key < $1.key }) {
+        for (name, matrix) in try QuantizationMetadata.loadAll(from: file).sorted(by: { $0.key < $1.key }) {
             guard let linear = linears[name] else {
                 throw CompressionError("\(url.path): \(quantizationKey) names \(name), which is not a linear layer's weight of this model")
             }
-            guard let schemeName = spec["scheme"] else {
-                throw CompressionError("\(url.path): \(quantizationKey) has no scheme for \(name)")
-            }
-            let scheme = try QuantizationScheme(parsing: schemeName)
-            let granularity = try spec["granularity"].map { try QuantizationGranularity(parsing: $0) }
-            let matrix = try QuantizedMatrix(name: name, scheme: scheme, granularity: granularity,
-                                             rows: linear.outFeatures, columns: linear.inFeatures, file: file)
             for entry in matrix.entries(name: name) { used.insert(entry.name) }
-            packedWeights.insert(ObjectIdentifier(linear.weight))
             parameters += matrix.rows * matrix.columns
-            try linear.pack(matrix)
+            try linear.pack(matrix)  // throws, naming both shapes, when the matrix does not fit the layer
         }
 
         // Float parameters, dense or sparse.
