@@ -27,7 +27,7 @@ public struct Experiment: Codable, Equatable, Sendable {
         public var steps: Int?
         public var evalEvery: Int?
         public var seed: UInt64?
-        enum CodingKeys: String, CodingKey { case checkpoint, preset, steps, evalEvery = "eval_every", seed }
+        enum CodingKeys: String, CodingKey, CaseIterable { case checkpoint, preset, steps, evalEvery = "eval_every", seed }
     }
     public struct Logits: Codable, Equatable, Sendable {
         public var topK: Int?
@@ -36,7 +36,7 @@ public struct Experiment: Codable, Equatable, Sendable {
         /// Export only the first N windows of each split (nil: all).
         public var trainSequences: Int?
         public var valSequences: Int?
-        enum CodingKeys: String, CodingKey {
+        enum CodingKeys: String, CodingKey, CaseIterable {
             case topK = "top_k", full, dtype, trainSequences = "train_sequences", valSequences = "val_sequences"
         }
     }
@@ -49,14 +49,14 @@ public struct Experiment: Codable, Equatable, Sendable {
         public var loss: String?
         public var seed: UInt64?
         public var evalEvery: Int?
-        enum CodingKeys: String, CodingKey { case name, preset, steps, temperature, alpha, loss, seed, evalEvery = "eval_every" }
+        enum CodingKeys: String, CodingKey, CaseIterable { case name, preset, steps, temperature, alpha, loss, seed, evalEvery = "eval_every" }
     }
     public struct Gradual: Codable, Equatable, Sendable {
         public var steps: Int
         public var every: Int
         public var finetuneSteps: Int?
         public var learningRate: Float?
-        enum CodingKeys: String, CodingKey { case steps, every, finetuneSteps = "finetune_steps", learningRate = "learning_rate" }
+        enum CodingKeys: String, CodingKey, CaseIterable { case steps, every, finetuneSteps = "finetune_steps", learningRate = "learning_rate" }
     }
     public struct Prune: Codable, Equatable, Sendable {
         public var name: String
@@ -68,6 +68,7 @@ public struct Experiment: Codable, Equatable, Sendable {
         public var scope: String?
         /// One shot when absent.
         public var gradual: Gradual?
+        enum CodingKeys: String, CodingKey, CaseIterable { case name, from, method, sparsity, scope, gradual }
     }
     public struct Quantize: Codable, Equatable, Sendable {
         public var name: String
@@ -75,11 +76,12 @@ public struct Experiment: Codable, Equatable, Sendable {
         public var from: String
         public var scheme: String
         public var granularity: String?
+        enum CodingKeys: String, CodingKey, CaseIterable { case name, from, scheme, granularity }
     }
     public struct Compare: Codable, Equatable, Sendable {
         public var validationBatches: Int?
         public var judgeTokens: Int?
-        enum CodingKeys: String, CodingKey { case validationBatches = "validation_batches", judgeTokens = "judge_tokens" }
+        enum CodingKeys: String, CodingKey, CaseIterable { case validationBatches = "validation_batches", judgeTokens = "judge_tokens" }
     }
 
     public var name: String
@@ -90,6 +92,10 @@ public struct Experiment: Codable, Equatable, Sendable {
     public var prune: [Prune]?
     public var quantize: [Quantize]?
     public var compare: Compare?
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case name, tokenizer, teacher, logits, students, prune, quantize, compare
+    }
 
     /// Reads and checks an experiment file.
     /// - Throws: `LabError` naming the file and the key (unknown, wrong type, missing, or a reference to no stage).
@@ -169,15 +175,17 @@ public struct Experiment: Codable, Equatable, Sendable {
     /// Keys each level accepts (the CodingKeys), for clear errors on typos.
     static func rejectUnknown(_ root: [String: Any], _ type: Experiment.Type, path: String, source: String,
                               locate: (String, String?) -> String) throws {
+        // Derived from the CodingKeys, never a second list kept in step by hand.
+        func keys<K: CodingKey & CaseIterable>(_ type: K.Type) -> Set<String> { Set(K.allCases.map(\.stringValue)) }
         let allowed: [String: Set<String>] = [
-            "": ["name", "tokenizer", "teacher", "logits", "students", "prune", "quantize", "compare"],
-            "teacher": ["checkpoint", "preset", "steps", "eval_every", "seed"],
-            "logits": ["top_k", "full", "dtype", "train_sequences", "val_sequences"],
-            "students": ["name", "preset", "steps", "temperature", "alpha", "loss", "seed", "eval_every"],
-            "prune": ["name", "from", "method", "sparsity", "scope", "gradual"],
-            "prune.gradual": ["steps", "every", "finetune_steps", "learning_rate"],
-            "quantize": ["name", "from", "scheme", "granularity"],
-            "compare": ["validation_batches", "judge_tokens"],
+            "": keys(Experiment.CodingKeys.self),
+            "teacher": keys(Teacher.CodingKeys.self),
+            "logits": keys(Logits.CodingKeys.self),
+            "students": keys(Student.CodingKeys.self),
+            "prune": keys(Prune.CodingKeys.self),
+            "prune.gradual": keys(Gradual.CodingKeys.self),
+            "quantize": keys(Quantize.CodingKeys.self),
+            "compare": keys(Compare.CodingKeys.self),
         ]
         func check(_ mapping: [String: Any], _ level: String) throws {
             for key in mapping.keys where !(allowed[level] ?? []).contains(key) {
