@@ -109,8 +109,9 @@ public struct ExperimentRunner {
             let config = try GPTConfig.preset(student.preset ?? "student-tiny", vocabularySize: tokenizer.vocabularySize)
             let hash = Experiment.hash(["student": Experiment.hash(student), "logits": logitsHash])
             try runIfNeeded(directory, hash: hash, progress: progress) { resume in
-                let job = DistillationJob(logits: trainLogits, validationLogits: valLogits, student: config, recipe: recipe,
+                var job = DistillationJob(logits: trainLogits, validationLogits: valLogits, student: config, recipe: recipe,
                                           settings: settings, directory: directory)
+                job.roleOverride = student.name  // distinct model names for students of the same size (distilled-T1, -T2 …)
                 _ = try job.run(resume: resume, overwrite: !resume, progress: progress)
             }
             models[student.name] = directory
@@ -142,9 +143,8 @@ public struct ExperimentRunner {
                 let reports = try ModelQuantization.quantize(loaded.model, scheme: scheme,
                                                              granularity: try q.granularity.map { try QuantizationGranularity(parsing: $0) })
                 var info = loaded.info
-                let base = info.name.hasSuffix("-F32") ? String(info.name.dropLast(4)) : info.name
                 info.format = scheme.formatLabel + (loaded.info.format.hasPrefix("F32-") ? String(loaded.info.format.dropFirst(3)) : "")
-                info.name = base + "-" + info.format
+                info.name = CompressedCheckpoint.renamed(loaded.info.name, from: loaded.info.format, to: info.format)
                 try CompressedCheckpoint.save(model: loaded.model, tokenizer: loaded.tokenizer, info: info, to: directory)
                 try AtomicFile.write(Data(QuantizationReport.csv(reports).utf8), to: directory.appendingPathComponent("quantization-report.csv"))
             }
@@ -240,7 +240,7 @@ public struct ExperimentRunner {
         info.format = label
         info.sparsity = masks.sparsity
         info.role = "pruned"
-        info.name = (info.name.hasSuffix("-F32") ? String(info.name.dropLast(4)) : info.name) + "-" + label
+        info.name = CompressedCheckpoint.renamed(loaded.info.name, from: loaded.info.format, to: label)
         try CompressedCheckpoint.save(model: loaded.model, tokenizer: loaded.tokenizer, info: info,
                                       sparse: Set(masks.tensors.map(\.name)), to: directory)
     }

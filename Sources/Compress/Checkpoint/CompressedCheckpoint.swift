@@ -29,6 +29,13 @@ public enum CompressedCheckpoint {
         public let bytes: Int
     }
 
+    /// A model name with its format suffix replaced (DESIGN §6 naming): `…-F32` → `…-Q8_0`,
+    /// `…-F32-s90` → `…-Q8_0-s90` when `format` is `Q8_0-s90`.
+    public static func renamed(_ name: String, from oldFormat: String, to format: String) -> String {
+        let suffix = "-" + oldFormat
+        return (name.hasSuffix(suffix) ? String(name.dropLast(suffix.count)) : name) + "-" + format
+    }
+
     /// The Linear layers of `model` with their HF weight names (`transformer.h.0.attn.c_attn.weight`).
     public static func linearLayers(of model: Module) -> [(weightName: String, linear: Linear)] {
         model.namedModules().compactMap { entry in

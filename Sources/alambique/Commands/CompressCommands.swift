@@ -6,11 +6,6 @@ import Lab
 import Models
 import Store
 
-/// `<name>-F32` → `<name>-<format>` (the model-name habit of DESIGN.md §6).
-func compressedName(_ name: String, format: String) -> String {
-    let base = name.hasSuffix("-F32") ? String(name.dropLast(4)) : name
-    return base + "-" + format
-}
 
 struct Quantize: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -43,8 +38,8 @@ struct Quantize: ParsableCommand {
         let reports = try ModelQuantization.quantize(loaded.model, scheme: scheme, granularity: granularity,
                                                      keep: keep.split(separator: ",").map(String.init))
         var info = loaded.info
-        info.format = scheme.formatLabel
-        info.name = compressedName(loaded.info.name, format: scheme.formatLabel)
+        info.format = scheme.formatLabel + (loaded.info.format.hasPrefix("F32-") ? String(loaded.info.format.dropFirst(3)) : "")
+        info.name = CompressedCheckpoint.renamed(loaded.info.name, from: loaded.info.format, to: info.format)
         let output = URL(fileURLWithPath: out ?? "checkpoints/\(info.name)")
         try CompressedCheckpoint.save(model: loaded.model, tokenizer: loaded.tokenizer, info: info, to: output)
         try AtomicFile.write(Data(QuantizationReport.csv(reports).utf8), to: output.appendingPathComponent("quantization-report.csv"))
@@ -149,7 +144,7 @@ struct Prune: ParsableCommand {
         var info = loaded.info
         info.format = label
         info.sparsity = masks.sparsity
-        info.name = compressedName(loaded.info.name, format: label)
+        info.name = CompressedCheckpoint.renamed(loaded.info.name, from: loaded.info.format, to: label)
         let output = URL(fileURLWithPath: out ?? "checkpoints/\(info.name)")
         try CompressedCheckpoint.save(model: loaded.model, tokenizer: loaded.tokenizer, info: info,
                                       sparse: Set(masks.tensors.map(\.name)), to: output)
@@ -174,7 +169,7 @@ struct Prune: ParsableCommand {
         var settings = DistillationSettings()
         settings.temperature = temperature
         settings.alpha = alpha
-        let name = compressedName(dense.info.name, format: "F32-s\(Int((to * 100).rounded()))")
+        let name = CompressedCheckpoint.renamed(dense.info.name, from: dense.info.format, to: "F32-s\(Int((to * 100).rounded()))")
         let output = URL(fileURLWithPath: out ?? "checkpoints/\(name)")
         var fineTuning = DistillationJob(logits: logitsURL, validationLogits: validation, student: dense.config, recipe: recipe,
                                          settings: settings, directory: URL(fileURLWithPath: output.path + "-finetune"))
