@@ -68,7 +68,12 @@ private struct TinyDistillationSetup {
         let fileRows = (0 ..< reader.sequenceCount).map { Array(all.tokens.values[$0 * 17 ..< $0 * 17 + 16]) }
         #expect(seen.count == a.batchesPerEpoch * 4)
         #expect(seen.allSatisfy { fileRows.contains($0) })
-        #expect(Set(seen.map { $0.map(String.init).joined(separator: ",") }).count == seen.count || fileRows.count != Set(fileRows.map { "\($0)" }).count)
+        // No sequence twice in an epoch: each row is seen at most as often as the file holds it.
+        var available: [String: Int] = [:]
+        for row in fileRows { available["\(row)", default: 0] += 1 }
+        for row in seen { available["\(row)", default: 0] -= 1 }
+        #expect(available.values.allSatisfy { $0 >= 0 })
+        #expect(seen.count >= reader.sequenceCount - 3)  // all but the last partial batch
         // Another seed, another order.
         let c = try LogitsBatchSampler(reader: reader, batchSize: 4, context: 16, seed: 10, poolSequences: 8)
         #expect(try (0 ..< 3).map { try c.batch(step: $0).inputs } != (0 ..< 3).map { try a.batch(step: $0).inputs })
