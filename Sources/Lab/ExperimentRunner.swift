@@ -138,15 +138,9 @@ public struct ExperimentRunner {
             let directory = runDirectory.appendingPathComponent(q.name)
             let hash = Experiment.hash(["quantize": Experiment.hash(q), "source": try stageHash(source)])
             try runIfNeeded(directory, hash: hash, progress: progress) { _ in
-                let loaded = try CompressedCheckpoint.load(from: source, packSparse: false)
-                let scheme = try QuantizationScheme(parsing: q.scheme)
-                let reports = try ModelQuantization.quantize(loaded.model, scheme: scheme,
-                                                             granularity: try q.granularity.map { try QuantizationGranularity(parsing: $0) })
-                var info = loaded.info
-                info.format = scheme.formatLabel + (loaded.info.format.hasPrefix("F32-") ? String(loaded.info.format.dropFirst(3)) : "")
-                info.name = CompressedCheckpoint.renamed(loaded.info.name, from: loaded.info.format, to: info.format)
-                try CompressedCheckpoint.save(model: loaded.model, tokenizer: loaded.tokenizer, info: info, to: directory)
-                try AtomicFile.write(Data(QuantizationReport.csv(reports).utf8), to: directory.appendingPathComponent("quantization-report.csv"))
+                _ = try CheckpointCompression.quantize(source, scheme: try QuantizationScheme(parsing: q.scheme),
+                                                       granularity: try q.granularity.map { try QuantizationGranularity(parsing: $0) },
+                                                       output: directory)
             }
             models[q.name] = directory
             order.append(q.name)
@@ -206,13 +200,8 @@ public struct ExperimentRunner {
             let dense = try CompressedCheckpoint.load(from: source, packSparse: false)
             let schedule = GradualPruningSchedule(initialSparsity: 0, finalSparsity: p.sparsity ?? 0.5, start: 0,
                                                   events: gradual.steps, interval: gradual.every)
-            var recipe = TrainingRecipe()
-            recipe.steps = gradual.finetuneSteps ?? (gradual.steps * gradual.every + 100)
-            recipe.learningRate = gradual.learningRate ?? 3e-4
-            recipe.minimumLearningRate = recipe.learningRate / 10
-            recipe.warmupSteps = 0
-            recipe.evalEvery = max(1, recipe.steps / 4)
-            recipe.checkpointEvery = recipe.evalEvery
+            let recipe = CheckpointCompression.fineTuningRecipe(steps: gradual.finetuneSteps ?? (gradual.steps * gradual.every + 100),
+                                                                learningRate: gradual.learningRate ?? 3e-4)
             var fineTuning = DistillationJob(logits: train, validationLogits: validation, student: dense.config, recipe: recipe,
                                              settings: DistillationSettings(), directory: URL(fileURLWithPath: directory.path + "-finetune"))
             fineTuning.initialCheckpoint = source
@@ -220,48 +209,19 @@ public struct ExperimentRunner {
                 .run(output: directory, resume: resume, overwrite: !resume, progress: progress)
             return
         }
-        let loaded = try CompressedCheckpoint.load(from: source, packSparse: false)
-        let masks: MaskSet
-        let label: String
+        let method: CheckpointCompression.PruningMethod
         switch p.method ?? "unstructured" {
-        case "nm":
-            masks = try SemiStructuredPruning.prune(loaded.model)
-            label = "F32-2of4"
-        case "structured":
-            masks = try StructuredPruning.prune(loaded.model, keepHeads: 1 - (p.sparsity ?? 0.5), keepNeurons: 1 - (p.sparsity ?? 0.5)).masks
-            label = "F32-s\(Int((masks.sparsity * 100).rounded()))"
-        case "unstructured":
-            masks = try MagnitudePruning.prune(loaded.model, sparsity: p.sparsity ?? 0.5, scope: scope)
-            label = "F32-s\(Int((masks.sparsity * 100).rounded()))"
-        case let other:
-            throw LabError("prune.\(p.name).method: \(other) is not unstructured, nm or structured")
+        case "nm": method = .nOfM(n: 2, m: 4)
+        case "structured": method = .structured(keepHeads: 1 - (p.sparsity ?? 0.5), keepNeurons: 1 - (p.sparsity ?? 0.5))
+        case "unstructured": method = .unstructured(sparsity: p.sparsity ?? 0.5, scope: scope)
+        case let other: throw LabError("prune.\(p.name).method: \(other) is not unstructured, nm or structured")
         }
-        var info = loaded.info
-        info.format = label
-        info.sparsity = masks.sparsity
-        info.role = "pruned"
-        info.name = CompressedCheckpoint.renamed(loaded.info.name, from: loaded.info.format, to: label)
-        try CompressedCheckpoint.save(model: loaded.model, tokenizer: loaded.tokenizer, info: info,
-                                      sparse: Set(masks.tensors.map(\.name)), to: directory)
+        _ = try CheckpointCompression.prune(source, method: method, output: directory)
     }
 
     private func writeReports(_ result: Evaluate.ComparisonResult, checkpoints: [URL], valLogits: URL) throws {
-        let table = ComparisonTables.markdown(result)
-        let report = "# \(experiment.name)\n\n" + table + "\n\n## Continuations judged by the teacher\n\n" + ComparisonTables.continuations(result) + "\n"
-        try AtomicFile.write(Data(report.utf8), to: reportDirectory.appendingPathComponent("report.md"))
-        try AtomicFile.write(Data(ComparisonTables.csv(result).utf8), to: reportDirectory.appendingPathComponent("results.csv"))
-        try AtomicFile.write(try ComparisonTables.json(result), to: reportDirectory.appendingPathComponent("results.json"))
-        var plots: [(name: String, svg: String)] = [("quality-vs-size", ComparisonPlots.qualityVersusSize(result))]
-        if let curves = ComparisonPlots.trainingCurves(checkpoints, names: result.models.map { "\($0.role) (\($0.format))" }) {
-            plots.append(("training-curves", curves))
-        }
-        if let sparsity = ComparisonPlots.qualityVersusSparsity(result) { plots.append(("quality-vs-sparsity", sparsity)) }
-        for plot in plots {
-            try AtomicFile.write(Data(plot.svg.utf8), to: reportDirectory.appendingPathComponent(plot.name + ".svg"))
-        }
-        let book = Notebook.comparison(title: "Alambique — \(experiment.name)", result: result, plots: plots,
-                                       resultsCSV: "../reports/\(experiment.name)/results.csv",
-                                       logitFile: "../runs/\(experiment.name)/logits/\(valLogits.lastPathComponent)")
-        try AtomicFile.write(try book.json(), to: notebook)
+        try ComparisonReport.write(result, title: experiment.name, checkpoints: checkpoints, to: reportDirectory, notebook: notebook,
+                                   resultsCSV: "../reports/\(experiment.name)/results.csv",
+                                   logitFile: "../runs/\(experiment.name)/logits/\(valLogits.lastPathComponent)")
     }
 }

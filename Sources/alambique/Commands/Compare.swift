@@ -65,26 +65,14 @@ struct Compare: ParsableCommand {
         if json { print(String(decoding: try ComparisonTables.json(result), as: UTF8.self)) } else { print(table) }
         if let out {
             let directory = URL(fileURLWithPath: out)
-            let report = "# Comparison\n\n" + table + "\n\n## Continuations judged by the teacher\n\n" + ComparisonTables.continuations(result) + "\n"
-            try AtomicFile.write(Data(report.utf8), to: directory.appendingPathComponent("report.md"))
-            try AtomicFile.write(Data(ComparisonTables.csv(result).utf8), to: directory.appendingPathComponent("results.csv"))
-            try AtomicFile.write(try ComparisonTables.json(result), to: directory.appendingPathComponent("results.json"))
-            var plots: [(name: String, svg: String)] = [("quality-vs-size", ComparisonPlots.qualityVersusSize(result))]
-            if let curves = ComparisonPlots.trainingCurves(checkpoints.map { URL(fileURLWithPath: $0) }, names: result.models.map { "\($0.role) (\($0.format))" }) {
-                plots.append(("training-curves", curves))
-            }
-            if let sparsity = ComparisonPlots.qualityVersusSparsity(result) { plots.append(("quality-vs-sparsity", sparsity)) }
-            for plot in plots {
-                try AtomicFile.write(Data(plot.svg.utf8), to: directory.appendingPathComponent(plot.name + ".svg"))
-            }
             let name = notebook ?? directory.lastPathComponent
             let notebookURL = URL(fileURLWithPath: "notebooks-export/\(name).ipynb")
             let relativeCSV = "../" + directory.appendingPathComponent("results.csv").path
                 .replacingOccurrences(of: FileManager.default.currentDirectoryPath + "/", with: "")
-            let book = Notebook.comparison(title: "Alambique — \(name)", result: result, plots: plots, resultsCSV: relativeCSV,
-                                           logitFile: logits.map { "../" + $0 })
-            try AtomicFile.write(try book.json(), to: notebookURL)
-            printError("report: \(directory.path)/report.md, results.csv, results.json, \(plots.map { $0.name + ".svg" }.joined(separator: ", ")); notebook \(notebookURL.path)")
+            let plots = try ComparisonReport.write(result, title: name, checkpoints: checkpoints.map { URL(fileURLWithPath: $0) },
+                                                   to: directory, notebook: notebookURL, resultsCSV: relativeCSV,
+                                                   logitFile: logits.map { "../" + $0 })
+            printError("report: \(directory.path)/report.md, results.csv, results.json, \(plots.map { $0 + ".svg" }.joined(separator: ", ")); notebook \(notebookURL.path)")
         }
     }
 }

@@ -34,15 +34,9 @@ struct Quantize: ParsableCommand {
         let scheme = try QuantizationScheme(parsing: self.scheme)
         let granularity = try self.granularity.map { try QuantizationGranularity(parsing: $0) }
         let directory = URL(fileURLWithPath: checkpoint)
-        let loaded = try CompressedCheckpoint.load(from: directory, packSparse: false)
-        let reports = try ModelQuantization.quantize(loaded.model, scheme: scheme, granularity: granularity,
-                                                     keep: keep.split(separator: ",").map(String.init))
-        var info = loaded.info
-        info.format = scheme.formatLabel + (loaded.info.format.hasPrefix("F32-") ? String(loaded.info.format.dropFirst(3)) : "")
-        info.name = CompressedCheckpoint.renamed(loaded.info.name, from: loaded.info.format, to: info.format)
-        let output = URL(fileURLWithPath: out ?? "checkpoints/\(info.name)")
-        try CompressedCheckpoint.save(model: loaded.model, tokenizer: loaded.tokenizer, info: info, to: output)
-        try AtomicFile.write(Data(QuantizationReport.csv(reports).utf8), to: output.appendingPathComponent("quantization-report.csv"))
+        let (output, info, reports) = try CheckpointCompression.quantize(
+            directory, scheme: scheme, granularity: granularity, keep: keep.split(separator: ",").map(String.init),
+            output: out.map { URL(fileURLWithPath: $0) })
         print("| tensor | shape | scheme | max abs error | mean abs error | SNR dB | scale range |")
         print("|---|---|---|---:|---:|---:|---|")
         for r in reports {
@@ -50,7 +44,7 @@ struct Quantize: ParsableCommand {
         }
         let before = (try? FileManager.default.attributesOfItem(atPath: directory.appendingPathComponent("model.safetensors").path)[.size] as? Int) ?? 0
         let after = (try? FileManager.default.attributesOfItem(atPath: output.appendingPathComponent("model.safetensors").path)[.size] as? Int) ?? 0
-        print(String(format: "%@ → %@: model.safetensors %.2f MB → %.2f MB (%.0f%%)", loaded.info.name, output.path,
+        print(String(format: "%@ → %@: model.safetensors %.2f MB → %.2f MB (%.0f%%)", info.name, output.path,
                      Double(before) / 1e6, Double(after) / 1e6, 100 * Double(after) / Double(max(before, 1))))
     }
 }
@@ -127,27 +121,13 @@ struct Prune: ParsableCommand {
         let directory = URL(fileURLWithPath: checkpoint)
         let options = PrunableTensorOptions(includeEmbeddings: includeEmbeddings)
         if schedule == "gradual" { return try runGradual(directory, options: options) }
-        let loaded = try CompressedCheckpoint.load(from: directory, packSparse: false)
-        let masks: MaskSet
-        let label: String
-        switch method {
-        case "nm":
-            masks = try SemiStructuredPruning.prune(loaded.model, n: n, m: m, options: options)
-            label = "F32-\(n)of\(m)"
-        case "structured":
-            masks = try StructuredPruning.prune(loaded.model, keepHeads: keepHeads, keepNeurons: keepNeurons).masks
-            label = "F32-s\(Int((masks.sparsity * 100).rounded()))"
-        default:
-            masks = try MagnitudePruning.prune(loaded.model, sparsity: sparsity ?? 0, scope: PruningScope(rawValue: scope)!, options: options)
-            label = "F32-s\(Int((masks.sparsity * 100).rounded()))"
+        let method: CheckpointCompression.PruningMethod = switch method {
+        case "nm": .nOfM(n: n, m: m)
+        case "structured": .structured(keepHeads: keepHeads, keepNeurons: keepNeurons)
+        default: .unstructured(sparsity: sparsity ?? 0, scope: PruningScope(rawValue: scope)!)
         }
-        var info = loaded.info
-        info.format = label
-        info.sparsity = masks.sparsity
-        info.name = CompressedCheckpoint.renamed(loaded.info.name, from: loaded.info.format, to: label)
-        let output = URL(fileURLWithPath: out ?? "checkpoints/\(info.name)")
-        try CompressedCheckpoint.save(model: loaded.model, tokenizer: loaded.tokenizer, info: info,
-                                      sparse: Set(masks.tensors.map(\.name)), to: output)
+        let (output, _, masks) = try CheckpointCompression.prune(directory, method: method, options: options,
+                                                                 output: out.map { URL(fileURLWithPath: $0) })
         printSummary(masks, from: directory, to: output)
     }
 
@@ -158,14 +138,8 @@ struct Prune: ParsableCommand {
             throw ValidationError("give --val-logits (no -train- in \(logitsURL.lastPathComponent) to derive it from)")
         }
         let plan = GradualPruningSchedule(initialSparsity: from, finalSparsity: to, start: start, events: steps, interval: every)
-        var recipe = TrainingRecipe()
-        recipe.steps = finetuneSteps ?? (start + steps * every + 100)
-        recipe.learningRate = lr
-        recipe.minimumLearningRate = lr / 10
-        recipe.warmupSteps = 0
-        recipe.evalEvery = max(1, recipe.steps / 6)
-        recipe.checkpointEvery = max(1, recipe.steps / 6)
-        recipe.seed = seed
+        let recipe = CheckpointCompression.fineTuningRecipe(steps: finetuneSteps ?? (start + steps * every + 100),
+                                                            learningRate: lr, seed: seed)
         var settings = DistillationSettings()
         settings.temperature = temperature
         settings.alpha = alpha
