@@ -35,10 +35,12 @@ let package = Package(
         // Lab grows into the experiment runner (issue 7); today it reads training configs and runs
         // gradual pruning (Compress's masks with Distill's trainer).
         .target(name: "Lab", dependencies: ["Distill", "Compress", "Evaluate", .product(name: "Yams", package: "Yams")]),
+        // Other tools' formats for our models: GGUF for llama.cpp and ollama.
+        .target(name: "Interop", dependencies: ["Compress"]),
 
         // The command-line tool: parse, call a library, print.
         .executableTarget(name: "alambique", dependencies: [
-            "Autodiff", "NN", "Models", "Store", "Distill", "Compress", "Evaluate", "Tokenizers", "Lab",
+            "Autodiff", "NN", "Models", "Store", "Distill", "Compress", "Evaluate", "Tokenizers", "Lab", "Interop",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -52,5 +54,6 @@ let package = Package(
         .testTarget(name: "CompressTests", dependencies: ["Compress"]),
         .testTarget(name: "EvaluateTests", dependencies: ["Evaluate"]),
         .testTarget(name: "LabTests", dependencies: ["Lab"]),
+        .testTarget(name: "InteropTests", dependencies: ["Interop"]),
     ]
 )

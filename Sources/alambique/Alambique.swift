@@ -13,7 +13,7 @@ struct Alambique: ParsableCommand {
         Train a teacher, store its soft logits, distil a student, prune and quantize it, and compare \
         what was kept and what was lost — on an ordinary CPU, with no Python in the loop.
         """,
-        subcommands: [DataCommand.self, TokenizerCommand.self, Train.self, Generate.self, Chat.self, Logits.self, Inspect.self, DistillCommand.self, SweepCommand.self, Prune.self, Quantize.self, Eval.self, Compare.self, Run.self, Bench.self, Demo.self])
+        subcommands: [DataCommand.self, TokenizerCommand.self, Train.self, Generate.self, Chat.self, Logits.self, Inspect.self, DistillCommand.self, SweepCommand.self, Prune.self, Quantize.self, Eval.self, Compare.self, Run.self, ExportCommand.self, ImportCommand.self, Bench.self, Demo.self])
 }
 
 /// Options every command shares.

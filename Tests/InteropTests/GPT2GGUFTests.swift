@@ -1,0 +1,208 @@
+import Autodiff
+import Compress
+import Foundation
+@testable import Interop
+import Models
+import Store
+import Testing
+import Tokenizers
+
+@Suite("GGUF export and import of GPT-2 checkpoints", .serialized) struct GPT2GGUFTests {
+    static let corpus = "To be, or not to be: that is the question —\nWhether ’tis nobler in the mind… €5 🎭\n"
+    static let config = GPTConfig(vocabularySize: CharTokenizer(corpus: corpus).vocabularySize, contextLength: 16,
+                                  layers: 2, heads: 2, embeddingSize: 32)
+
+    static func temporary(_ name: String) -> URL {
+        FileManager.default.temporaryDirectory.appendingPathComponent("alambique-gguf-\(UUID().uuidString)").appendingPathComponent(name)
+    }
+
+    /// A checkpoint of a random tiny model, quantized with `scheme` when given.
+    static func checkpoint(scheme: QuantizationScheme? = nil, tokenizer: any Tokenizer = CharTokenizer(corpus: corpus)) throws -> URL {
+        var config = Self.config
+        config.vocabularySize = tokenizer.vocabularySize
+        let model = try GPT(config: config, seed: 3)
+        if let scheme { _ = try ModelQuantization.quantize(model, scheme: scheme) }
+        let url = temporary("ckpt")
+        let format = scheme?.formatLabel ?? "F32"
+        try CompressedCheckpoint.save(model: model, tokenizer: tokenizer,
+                                      info: CheckpointInfo(name: "test-student-tiny-\(format)", role: "student", corpus: "test", format: format), to: url)
+        return url
+    }
+
+    static func entries(_ checkpoint: URL) throws -> [String: SafeTensorsEntry] {
+        let file = try SafeTensors.read(contentsOf: checkpoint.appendingPathComponent(Checkpoint.modelFileName))
+        return Dictionary(uniqueKeysWithValues: file.names.map { ($0, file[$0]!) })
+    }
+
+    /// Export → GGUF bytes → import → saved checkpoint.
+    static func roundTrip(_ checkpoint: URL, type: GGUFExportType?) throws -> (file: GGUFFile, imported: URL) {
+        let loaded = try CompressedCheckpoint.load(from: checkpoint, packSparse: false)
+        let (writer, _, _) = try GPT2GGUF.export(loaded, type: type)
+        let file = try GGUFFile(data: writer.encoded(), source: "t.gguf")
+        let imported = try GPT2GGUF.load(file)
+        let out = temporary("imported")
+        try CompressedCheckpoint.save(model: imported.model, tokenizer: imported.tokenizer, info: imported.info, to: out)
+        return (file, out)
+    }
+
+    @Test("F32 and ggml blocks: export then import gives every tensor back bit for bit", arguments: [nil, QuantizationScheme.q8_0, .q4_0, .q4_1])
+    func bitForBit(scheme: QuantizationScheme?) throws {
+        let original = try Self.checkpoint(scheme: scheme)
+        let (file, imported) = try Self.roundTrip(original, type: nil)
+        defer { try? FileManager.default.removeItem(at: original.deletingLastPathComponent()); try? FileManager.default.removeItem(at: imported.deletingLastPathComponent()) }
+        let before = try Self.entries(original), after = try Self.entries(imported)
+        #expect(before.keys.sorted() == after.keys.sorted())
+        for (name, entry) in before {
+            #expect(after[name]?.bytes == entry.bytes, "\(name)")
+            #expect(after[name]?.shape == entry.shape, "\(name)")
+        }
+        let expectedType: GGMLType = switch scheme { case .q8_0?: .q8_0; case .q4_0?: .q4_0; case .q4_1?: .q4_1; default: .f32 }
+        #expect(file.tensor(named: "blk.1.ffn_down.weight")?.type == expectedType)
+        #expect(file.tensor(named: "blk.1.ffn_down.weight")?.dimensions == [128, 32])  // ggml: [in, out]
+        #expect(file.tensor(named: "token_embd.weight")?.type == .f32)
+        #expect(file.tensor(named: "blk.0.attn_qkv.bias")?.type == .f32)
+        #expect(file["general.file_type"] == .uint32(scheme == nil ? 0 : scheme == .q8_0 ? 7 : scheme == .q4_0 ? 2 : 3))
+        #expect((file["general.quantization_version"] != nil) == (scheme != nil))
+        #expect(file["gpt2.feed_forward_length"] == .uint32(128))
+        #expect(file["gpt2.attention.head_count"] == .uint32(2))
+        #expect(file["general.name"] == .string("test-student-tiny-\(scheme?.formatLabel ?? "F32")"))
+        let info = try Checkpoint.readInfo(from: imported)
+        #expect(info.role == "student" && info.format == (scheme?.formatLabel ?? "F32"))
+        // Same logits, and the same tokenizer.
+        let ids = try IndexTensor(shape: [1, 8], values: [0, 3, 5, 7, 2, 9, 11, 1])
+        let a = try CompressedCheckpoint.load(from: original), b = try CompressedCheckpoint.load(from: imported)
+        #expect(try noGrad { try a.model(ids) }.toArray() == noGrad { try b.model(ids) }.toArray())
+        #expect(b.tokenizer.fingerprint() == a.tokenizer.fingerprint())
+    }
+
+    @Test("an F32 checkpoint exported as q8_0 carries exactly the blocks `alambique quantize` makes")
+    func quantizeOnExport() throws {
+        let dense = try Self.checkpoint(), quantized = try Self.checkpoint(scheme: .q8_0)
+        defer { for url in [dense, quantized] { try? FileManager.default.removeItem(at: url.deletingLastPathComponent()) } }
+        let a = try GPT2GGUF.export(CompressedCheckpoint.load(from: dense, packSparse: false), type: .q8_0)
+        let b = try GPT2GGUF.export(CompressedCheckpoint.load(from: quantized, packSparse: false), type: nil)
+        #expect(a.type == .q8_0 && b.type == .q8_0)
+        #expect(a.writer.tensors.map(\.bytes) == b.writer.tensors.map(\.bytes))
+    }
+
+    @Test("F16: matrices and embeddings in half precision, vectors F32; import widens them")
+    func halfPrecision() throws {
+        let original = try Self.checkpoint()
+        let (file, imported) = try Self.roundTrip(original, type: .f16)
+        defer { try? FileManager.default.removeItem(at: original.deletingLastPathComponent()); try? FileManager.default.removeItem(at: imported.deletingLastPathComponent()) }
+        #expect(file.tensor(named: "blk.0.attn_qkv.weight")?.type == .f16)
+        #expect(file.tensor(named: "token_embd.weight")?.type == .f16)
+        #expect(file.tensor(named: "output_norm.weight")?.type == .f32)
+        let before = try Self.entries(original)["transformer.h.0.mlp.c_fc.weight"]!.values(as: Float.self)
+        let after = try Self.entries(imported)["transformer.h.0.mlp.c_fc.weight"]!.values(as: Float.self)
+        #expect(zip(before, after).allSatisfy { Float(Float16($0)) == $1 })
+    }
+
+    @Test("export refuses int8 without a type and re-quantizing blocks; says what to do")
+    func exportErrors() throws {
+        let int8 = try Self.checkpoint(scheme: .int8Symmetric), q4 = try Self.checkpoint(scheme: .q4_0)
+        defer { for url in [int8, q4] { try? FileManager.default.removeItem(at: url.deletingLastPathComponent()) } }
+        let a = try CompressedCheckpoint.load(from: int8, packSparse: false)
+        #expect { try GPT2GGUF.export(a, type: nil) } throws: { "\($0)".contains("--type f32 or f16") }
+        #expect(try GPT2GGUF.export(a, type: .f32).notes.contains { $0.contains("dequantized") })
+        let b = try CompressedCheckpoint.load(from: q4, packSparse: false)
+        #expect { try GPT2GGUF.export(b, type: .q8_0) } throws: { "\($0)".contains("re-quantizing") }
+    }
+
+    /// llama.cpp's gpt2 tokenization of one pre-token: stand-in characters, merges lowest rank first, lookup.
+    static func llamaCppTokenize(_ text: String, tokens: [String], merges: [String]) -> [Int32]? {
+        let ranks = Dictionary(merges.enumerated().map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
+        var symbols = ByteLevelMapping.tokenString(for: Array(text.utf8)).unicodeScalars.map { String($0) }
+        while symbols.count > 1 {
+            let best = (0 ..< symbols.count - 1).compactMap { i in ranks[symbols[i] + " " + symbols[i + 1]].map { (i, $0) } }.min { $0.1 < $1.1 }
+            guard let (i, _) = best else { break }
+            symbols[i] += symbols.remove(at: i + 1)
+        }
+        let ids = Dictionary(tokens.enumerated().map { ($1, Int32($0)) }, uniquingKeysWith: { a, _ in a })
+        let result = symbols.compactMap { ids[$0] }
+        return result.count == symbols.count ? result : nil
+    }
+
+    @Test("char vocabulary as gpt2 tokens + merges: llama.cpp's algorithm gives the char tokenizer's ids, multi-byte characters included")
+    func charMapping() throws {
+        let tokenizer = CharTokenizer(corpus: Self.corpus)
+        let metadata = Dictionary(try GGUFTokenizer.metadata(for: tokenizer).map { ($0.key, $0.value) }, uniquingKeysWith: { a, _ in a })
+        let tokens = metadata["tokenizer.ggml.tokens"]!.elements!.map { $0.string! }
+        let merges = metadata["tokenizer.ggml.merges"]!.elements!.map { $0.string! }
+        #expect(tokens.count == tokenizer.vocabularySize)
+        // — ’ … share E2 80 (1 merge) then one each (3); € E2 82 AC (2); 🎭 F0 9F 8E AD (3).
+        #expect(merges.count == 1 + 3 + 2 + 3)
+        for text in [Self.corpus, "To be —’€🎭\n", "the mind… the question"] {
+            #expect(Self.llamaCppTokenize(text, tokens: tokens, merges: merges) == (try tokenizer.encode(text)), "\(text)")
+        }
+        #expect(metadata["tokenizer.ggml.eos_token_id"] == .uint32(UInt32(try tokenizer.encode("\n")[0])))
+    }
+
+    @Test("a BPE vocabulary travels as is; without tokenizer.huggingface.json it is rebuilt from tokens and merges")
+    func bpeMapping() throws {
+        let bpe = try BPETokenizer.train(text: String(repeating: Self.corpus, count: 20), vocabularySize: 300)
+        let metadata = try GGUFTokenizer.metadata(for: bpe)
+        let values = Dictionary(metadata.map { ($0.key, $0.value) }, uniquingKeysWith: { a, _ in a })
+        let tokens = values["tokenizer.ggml.tokens"]!.elements!.map { $0.string! }
+        let merges = values["tokenizer.ggml.merges"]!.elements!.map { $0.string! }
+        #expect(merges.count == bpe.merges.count)
+        for word in ["question", " nobler", "🎭"] {
+            #expect(Self.llamaCppTokenize(word, tokens: tokens, merges: merges) == (try bpe.encode(word)))
+        }
+        var writer = GGUFWriter()
+        for (key, value) in metadata where key != "tokenizer.huggingface.json" { writer.set(key, value) }
+        let rebuilt = try GGUFTokenizer.tokenizer(from: GGUFFile(data: writer.encoded()))
+        #expect(try rebuilt.encode(Self.corpus) == bpe.encode(Self.corpus))
+    }
+
+    /// A valid export's writer with one change.
+    static func modifiedExport(_ change: (inout GGUFWriter) throws -> Void) throws -> Data {
+        let url = try Self.checkpoint()
+        defer { try? FileManager.default.removeItem(at: url.deletingLastPathComponent()) }
+        var writer = try GPT2GGUF.export(CompressedCheckpoint.load(from: url, packSparse: false), type: nil).writer
+        try change(&writer)
+        return writer.encoded()
+    }
+
+    @Test("import errors name the key or tensor: unknown architecture, wrong shape, missing tensor, untied head, vocabulary mismatch")
+    func importErrors() throws {
+        func importMessage(_ data: Data) -> String {
+            do { _ = try GPT2GGUF.load(GGUFFile(data: data, source: "bad.gguf")); return "no error" } catch { return "\(error)" }
+        }
+        #expect(importMessage(try Self.modifiedExport { $0.set("general.architecture", .string("llama")) }).contains("\"llama\""))
+        #expect(importMessage(try Self.modifiedExport { $0.set("gpt2.embedding_length", .uint32(64)) }).contains("feed_forward_length is 128"))
+        #expect(importMessage(try Self.modifiedExport {
+            $0.set("gpt2.embedding_length", .uint32(64))
+            $0.set("gpt2.feed_forward_length", .uint32(256))
+        }).contains("\"token_embd.weight\" has dimensions [32,"))
+        #expect(importMessage(try Self.modifiedExport { $0.set("gpt2.block_count", .uint32(3)) }).contains("no tensor \"blk.2."))
+        #expect(importMessage(try Self.modifiedExport { $0.set("gpt2.attention.head_count", .string("2")) }).contains("gpt2.attention.head_count"))
+        let wrongShape = try Self.modifiedExport { writer in
+            var copy = GGUFWriter()
+            for (key, value) in writer.metadata { copy.set(key, value) }
+            for t in writer.tensors {
+                if t.name == "blk.0.ffn_up.weight" {
+                    try copy.addTensor(t.name, dimensions: [128, 32], type: t.type, bytes: t.bytes)
+                } else {
+                    try copy.addTensor(t.name, dimensions: t.dimensions, type: t.type, bytes: t.bytes)
+                }
+            }
+            writer = copy
+        }
+        #expect(importMessage(wrongShape).contains("\"blk.0.ffn_up.weight\" has dimensions [128, 32]"))
+        let untied = try Self.modifiedExport { try $0.addTensor("output.weight", dimensions: [32, Self.config.vocabularySize], floats: Array(repeating: 1, count: 32 * Self.config.vocabularySize)) }
+        #expect(importMessage(untied).contains("ties the output head"))
+        let extra = try Self.modifiedExport { try $0.addTensor("blk.0.attn_q.weight", dimensions: [1], floats: [0]) }
+        #expect(importMessage(extra).contains("unknown tensor"))
+        let fewerTokens = try Self.modifiedExport { $0.set("tokenizer.ggml.tokens", .strings(["a"])) }
+        #expect(importMessage(fewerTokens).contains("disagree"))
+    }
+
+    @Test("the Modelfile points at the GGUF beside it and sets the context")
+    func modelfile() {
+        let text = GPT2GGUF.modelfile(ggufFileName: "m.gguf", contextLength: 128)
+        #expect(text.contains("FROM ./m.gguf\n"))
+        #expect(text.contains("PARAMETER num_ctx 128\n"))
+        #expect(text.contains("TEMPLATE \"\"\"{{ .Prompt }}\"\"\""))
+    }
+}
