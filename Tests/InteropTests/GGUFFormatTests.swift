@@ -57,6 +57,15 @@ import Testing
         #expect(Array(bytes[(info + 31) / 32 * 32 ..< (info + 31) / 32 * 32 + 4]) == [0, 0, 0, 0x40])
     }
 
+    @Test("the inspect summary lists keys (arrays shortened) and tensors with type, dimensions and bytes")
+    func summary() throws {
+        let text = try GGUFFile(data: Self.sampleWriter().encoded(), source: "s.gguf").summary()
+        #expect(text.contains("s.gguf: GGUF v3, 16 metadata keys, 3 tensors"))
+        #expect(text.contains("| tokens | 3 × string: [\"a\", \"Ġb\", \"\"] |"))
+        #expect(text.contains("| blocks | Q8_0 | [32, 2] | 68 |"))
+        #expect(text.contains("92 bytes of tensor data (F16 1, F32 1, Q8_0 1)"))
+    }
+
     @Test("writer rejects a repeated tensor, a byte count that does not fit, a row that is not whole blocks")
     func writerErrors() throws {
         var writer = GGUFWriter()

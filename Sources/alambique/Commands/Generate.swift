@@ -1,7 +1,9 @@
 import ArgumentParser
-import Distill
+import Autodiff
+import Compress
 import Foundation
 import Models
+import Store
 import Tokenizers
 
 /// Sampling flags shared by `generate` and `chat`.
@@ -57,6 +59,8 @@ struct Generate: ParsableCommand {
     @Option(help: "The text to continue.") var prompt = "\n"
     @Option(help: "Tokens to generate.") var maxNewTokens = 200
     @OptionGroup var sampling: SamplingFlags
+    @Option(help: "Also write a JSON file with the prompt's ids, the logits at every prompt position and the generated ids (to compare with another runtime).")
+    var logitsOut: String?
 
     func validate() throws {
         guard maxNewTokens >= 0 else { throw ValidationError("--max-new-tokens must be ≥ 0, got \(maxNewTokens)") }
@@ -66,9 +70,12 @@ struct Generate: ParsableCommand {
     func run() throws {
         try global.apply()
         let start = Date()
-        let loaded = try loadGPT(from: URL(fileURLWithPath: checkpoint))
+        let loaded = try CompressedCheckpoint.load(from: URL(fileURLWithPath: checkpoint))
         printError(String(format: "loaded %@ in %.2fs", loaded.info.name, Date().timeIntervalSince(start)))
         let promptIds = try loaded.tokenizer.encode(prompt)
+        guard promptIds.count <= loaded.config.contextLength || logitsOut == nil else {
+            throw ValidationError("--logits-out: the prompt is \(promptIds.count) tokens, more than the context (\(loaded.config.contextLength))")
+        }
         emit(prompt)
         var printer = StreamingPrinter(tokenizer: loaded.tokenizer)
         let generationStart = Date()
@@ -83,6 +90,16 @@ struct Generate: ParsableCommand {
         emit("\n")
         let seconds = Date().timeIntervalSince(generationStart)
         printError(String(format: "%d tokens in %.2fs (%.0f tokens/s)", ids.count, seconds, Double(ids.count) / seconds))
+        if let logitsOut {
+            // The full forward over the prompt: logits at every position, [T, V].
+            let logits = try noGrad { try loaded.model(IndexTensor(shape: [1, promptIds.count], values: promptIds)) }.toArray()
+            let vocabulary = loaded.config.vocabularySize
+            let rows = (0..<promptIds.count).map { Array(logits[$0 * vocabulary ..< ($0 + 1) * vocabulary]) }
+            let document: [String: Any] = ["model": loaded.info.name, "prompt": prompt, "prompt_ids": promptIds.map(Int.init),
+                                           "logits": rows, "generated_ids": ids.map(Int.init), "text": try loaded.tokenizer.decode(ids)]
+            try AtomicFile.write(JSONSerialization.data(withJSONObject: document), to: URL(fileURLWithPath: logitsOut))
+            printError("wrote \(logitsOut)")
+        }
     }
 }
 
@@ -97,9 +114,9 @@ struct Chat: ParsableCommand {
     func run() throws {
         try global.apply()
         let start = Date()
-        let loaded = try loadGPT(from: URL(fileURLWithPath: checkpoint))
+        let loaded = try CompressedCheckpoint.load(from: URL(fileURLWithPath: checkpoint))
         emit(String(format: "Loaded %@ (%d parameters, %@ tokenizer, context %d) in %.2fs.", loaded.info.name,
-                     loaded.config.parameterCount, loaded.tokenizer.kind.rawValue, loaded.config.contextLength,
+                     loaded.parameters, loaded.tokenizer.kind.rawValue, loaded.config.contextLength,
                      Date().timeIntervalSince(start)) + "\n")
         emit("Type a prompt, then the number of tokens to generate (Enter: 200). `exit` quits.\n")
         var round = 0

@@ -5,7 +5,7 @@ import Store
 
 struct Inspect: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Show what a logit file or a checkpoint directory holds.",
+        abstract: "Show what a logit file, a checkpoint directory or a GGUF file holds.",
         discussion: """
         A logit file (.h5, or any shard of a set): datasets with dtype, shape, chunking, filters and \
         compression ratio; every attribute; bytes per token; and one position decoded through the \
@@ -14,12 +14,15 @@ struct Inspect: ParsableCommand {
 
         A checkpoint directory: name, config, parameter count, and every tensor with dtype and shape.
 
+        A GGUF file (alambique export gguf): the metadata (long arrays shortened) and every tensor with \
+        its ggml type, dimensions and bytes.
+
         Examples:
           alambique inspect logits/shakespeare-teacher-3.2M-ctx128-char-F32-val-top32-f16.h5 --sequence 3 --position 100
           alambique inspect checkpoints/shakespeare-teacher-3.2M-ctx128-char-F32
         """)
 
-    @Argument(help: "A logit file (.h5) or a checkpoint directory.") var path: String
+    @Argument(help: "A logit file (.h5), a checkpoint directory or a .gguf file.") var path: String
     @Option(help: "Logit file: which sequence to decode.") var sequence = 0
     @Option(help: "Logit file: which position in it (default: the middle).") var position: Int?
     @Option(help: "Logit file: how many of the teacher's tokens to list.") var top = 5
@@ -38,8 +41,10 @@ struct Inspect: ParsableCommand {
             if let compression = try CompressionSummary.describe(url) { print("\n" + compression) }
         } else if url.pathExtension == "h5" {
             print(try Inspection.logitsFile(url, sample: Inspection.Sample(sequence: sequence, position: position, top: top)))
+        } else if url.pathExtension == "gguf" {
+            print(try GGUFFile(contentsOf: url).summary())
         } else if FileManager.default.fileExists(atPath: path) {
-            throw ValidationError("\(path): expected a logit file ending in .h5 or a checkpoint directory")
+            throw ValidationError("\(path): expected a logit file ending in .h5, a .gguf file or a checkpoint directory")
         } else {
             throw ValidationError("\(path): no such file or directory")
         }
