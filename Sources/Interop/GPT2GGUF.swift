@@ -236,6 +236,20 @@ public enum GPT2GGUF {
 
     // MARK: Import
 
+    /// The ggml dimensions (innermost first) of parameter `hfName` for `config`: a Conv1D weight
+    /// [in, out] keeps that order (it is stored transposed), everything else is reversed.
+    static func expectedDimensions(_ hfName: String, _ config: GPTConfig) -> [Int] {
+        let c = config.embeddingSize
+        if hfName == "transformer.wte.weight" { return [c, config.vocabularySize] }
+        if hfName == "transformer.wpe.weight" { return [c, config.contextLength] }
+        let linear: [(String, [Int], Int)] = [("attn.c_attn", [c, 3 * c], 3 * c), ("attn.c_proj", [c, c], c),
+                                              ("mlp.c_fc", [c, 4 * c], 4 * c), ("mlp.c_proj", [4 * c, c], c)]
+        for (part, weight, bias) in linear where hfName.hasSuffix(part + ".weight") || hfName.hasSuffix(part + ".bias") {
+            return hfName.hasSuffix(".weight") ? weight : [bias]
+        }
+        return [c]  // layer norms
+    }
+
     /// A model read from a GGUF file.
     public struct Imported {
         public let config: GPTConfig
@@ -278,8 +292,16 @@ public enum GPT2GGUF {
         guard embedding % heads == 0 else {
             throw fail("gpt2.embedding_length \(embedding) is not a multiple of gpt2.attention.head_count \(heads)")
         }
-        // The tensors: all expected, none other (a tied output head is accepted), dimensions checked.
+        // The tensors: all expected, none other (a tied output head is accepted), dimensions checked
+        // before the model is allocated (so a corrupted size cannot ask for gigabytes).
         let map = tensorMap(layers: layers)
+        for (ggufName, hfName, _) in map {
+            guard let tensor = file.tensor(named: ggufName) else { throw fail("no tensor \"\(ggufName)\"") }
+            let expected = expectedDimensions(hfName, config)
+            guard tensor.dimensions == expected else {
+                throw fail("tensor \"\(ggufName)\" has dimensions \(tensor.dimensions); \(hfName) of this config needs \(expected) (ggml order)")
+            }
+        }
         let expectedNames = Set(map.map(\.gguf))
         if let extra = file.tensors.first(where: { !expectedNames.contains($0.name) && $0.name != "output.weight" }) {
             throw fail("tensor \"\(extra.name)\" is not part of a gpt2 model (unknown tensor)")
@@ -302,12 +324,10 @@ public enum GPT2GGUF {
         var notes: [String] = [], matrixTypes = Set<GGMLType>()
         var packed: [(Linear, QuantizedMatrix)] = []
         for (ggufName, hfName, role) in map {
-            guard let tensor = file.tensor(named: ggufName) else { throw fail("no tensor \"\(ggufName)\"") }
-            guard let shape = shapes[hfName] else { throw fail("internal: the model has no parameter \(hfName)") }
+            let tensor = file.tensor(named: ggufName)!
             // ggml dimensions of the HF shape: reversed, except a Conv1D weight [in, out] is stored transposed.
-            let expected = role == .linear ? shape : Array(shape.reversed())
-            guard tensor.dimensions == expected else {
-                throw fail("tensor \"\(ggufName)\" has dimensions \(tensor.dimensions); the model's \(hfName) needs \(expected) (ggml order)")
+            guard let shape = shapes[hfName], tensor.dimensions == (role == .linear ? shape : Array(shape.reversed())) else {
+                throw fail("internal: the model's \(hfName) is \(shapes[hfName] ?? []), not what \(ggufName) holds")
             }
             let scheme: QuantizationScheme? = switch tensor.type {
             case .q8_0: .q8_0

@@ -198,6 +198,33 @@ import Tokenizers
         #expect(importMessage(fewerTokens).contains("disagree"))
     }
 
+    @Test("fuzz: a real export with bytes overwritten (mostly in the header) reads or fails with an error, never crashes")
+    func fuzzImport() throws {
+        let url = try Self.checkpoint(scheme: .q4_0)
+        defer { try? FileManager.default.removeItem(at: url.deletingLastPathComponent()) }
+        let bytes = [UInt8](try GPT2GGUF.export(CompressedCheckpoint.load(from: url, packSparse: false), type: nil).writer.encoded())
+        let header = try GGUFFile(data: Data(bytes)).dataOffset
+        // ALAMBIQUE_FUZZ_ROUNDS=200000 swift test --filter fuzzImport fuzzes for a while (BENCHMARKS.md).
+        let rounds = ProcessInfo.processInfo.environment["ALAMBIQUE_FUZZ_ROUNDS"].flatMap(Int.init) ?? 400
+        var rng = SystemRandomNumberGenerator()
+        var loaded = 0, rejected = 0
+        for round in 0 ..< rounds {
+            var mutated = bytes
+            for _ in 0 ..< 1 + round % 3 {
+                let i = round % 10 == 0 ? Int.random(in: 0 ..< mutated.count, using: &rng) : Int.random(in: 0 ..< header, using: &rng)
+                mutated[i] = [0, 0xFF, 0x7F, 0x80].randomElement(using: &rng)! &+ (round % 5 == 0 ? UInt8.random(in: 0 ... 255, using: &rng) : 0)
+            }
+            do {
+                _ = try GPT2GGUF.load(GGUFFile(data: Data(mutated), source: "fuzz.gguf"))
+                loaded += 1
+            } catch {
+                rejected += 1
+            }
+        }
+        #expect(loaded + rejected == rounds)
+        #expect(rejected > rounds / 4)
+    }
+
     @Test("the Modelfile points at the GGUF beside it and sets the context")
     func modelfile() {
         let text = GPT2GGUF.modelfile(ggufFileName: "m.gguf", contextLength: 128)
