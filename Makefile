@@ -88,8 +88,13 @@ interop: build
 	$(BIN) tokenizer train --kind bpe --vocab-size 1024
 	$(BIN) tokenizer encode data/shakespeare/tokenizer-bpe-1024.json data/shakespeare/val.txt --out .build/val-bpe-1024.ids
 	$(VENV)/bin/python scripts/check_tokenizer.py data/shakespeare/tokenizer-bpe-1024.json data/shakespeare/val.txt .build/val-bpe-1024.ids
-	mkdir -p .build/interop && ALAMBIQUE_INTEROP_DIR=$(CURDIR)/.build/interop $(SWIFT) test $(CPU_FLAGS) --filter CheckpointInteropTests
-	for d in .build/interop/*-F32; do $(VENV)/bin/python scripts/check_hf_checkpoint.py $$d || exit 1; done
+	# Dense checkpoints, and structurally pruned ones (n_inner, pruned_heads in config.json).
+	mkdir -p .build/interop && ALAMBIQUE_INTEROP_DIR=$(CURDIR)/.build/interop $(SWIFT) test $(CPU_FLAGS) --filter 'CheckpointInteropTests|PruningStructuredTests/interopExport'
+	for d in .build/interop/*-F32 .build/interop/*-F32-heads*; do [ -d $$d ] || continue; $(VENV)/bin/python scripts/check_hf_checkpoint.py $$d || exit 1; done
+	# transformers 5 dropped pruned_heads (the script applies it there); 4.x loads those directories itself:
+	# the same checks with transformers 4 (pure Python beside the venv's torch).
+	test -d $(VENV)/transformers4 || $(VENV)/bin/pip install -q --no-deps --target $(VENV)/transformers4 "transformers>=4.40,<5" "huggingface_hub<1.0" "tokenizers>=0.19,<0.23"
+	for d in .build/interop/*-F32-heads*; do [ -d $$d ] || continue; PYTHONPATH=$(VENV)/transformers4 $(VENV)/bin/python scripts/check_hf_checkpoint.py $$d || exit 1; done
 	# Logit files: a briefly trained tiny teacher, exported top-k (sharded), full f32 and full f16; h5py checks them.
 	$(BIN) train --preset student-tiny --tokenizer char --steps 30 --eval-every 30 --out .build/interop/logits-teacher --force
 	$(BIN) logits .build/interop/logits-teacher --split val --max-sequences 96 --top-k 16 --shard-tokens 4096 --out .build/interop/logits/topk.h5 --force

@@ -9,6 +9,13 @@ export writes beside the directory (`<name>.logits.json`: text, ids, shape, logi
 that HF encodes the text to the same ids and that HF's logits match ours within the tolerance,
 and prints the max absolute difference. Exits non-zero on any mismatch.
 
+Structurally pruned checkpoints say `n_inner` (the MLP width) and `pruned_heads` (per layer, the
+removed heads) in config.json. transformers 4.x reads both itself: PreTrainedModel prunes the heads
+at init, then the smaller tensors load. transformers 5 dropped head pruning (it ignores
+`pruned_heads`); there the script builds GPT2LMHeadModel from the config, narrows each pruned
+layer's c_attn/c_proj exactly as 4.x's prune_heads did (kept heads in original order, q|k|v), and
+loads model.safetensors strictly into it — HF's own GPT-2 modules compute the logits either way.
+
 Needs: pip install torch transformers safetensors (CPU wheels are enough).
 """
 
@@ -18,8 +25,36 @@ import os
 import sys
 
 import torch
+import transformers
 from tokenizers import Tokenizer
-from transformers import GPT2LMHeadModel
+from transformers import GPT2Config, GPT2LMHeadModel
+
+
+def load_model(directory):
+    """GPT2LMHeadModel from the directory and from_pretrained's loading info (see the module note)."""
+    with open(os.path.join(directory, "config.json")) as f:
+        pruned = json.load(f).get("pruned_heads") or {}
+    if not pruned or hasattr(GPT2LMHeadModel, "prune_heads"):
+        return GPT2LMHeadModel.from_pretrained(directory, output_loading_info=True), "from_pretrained"
+    from safetensors.torch import load_file
+    from transformers.pytorch_utils import Conv1D
+
+    config = GPT2Config.from_pretrained(directory)
+    model = GPT2LMHeadModel(config)
+    for layer, removed in pruned.items():
+        attn = model.transformer.h[int(layer)].attn
+        kept = len(set(range(attn.num_heads)) - set(removed))
+        width = kept * attn.head_dim
+        attn.c_attn = Conv1D(3 * width, config.n_embd)
+        attn.c_proj = Conv1D(config.n_embd, width)
+        attn.split_size, attn.num_heads = width, kept
+    state = load_file(os.path.join(directory, "model.safetensors"))
+    result = model.load_state_dict(state, strict=False)
+    missing = [k for k in result.missing_keys if k != "lm_head.weight"]
+    model.tie_weights()
+    info = {"missing_keys": missing, "unexpected_keys": list(result.unexpected_keys), "mismatched_keys": [],
+            "error_msgs": []}
+    return (model, info), f"GPT2LMHeadModel(config) with pruned_heads applied by this script (transformers {transformers.__version__} has no prune_heads)"
 
 
 def main() -> int:
@@ -33,7 +68,7 @@ def main() -> int:
     if args.expected is None and os.path.exists(checkpoint + ".logits.json"):
         args.expected = checkpoint + ".logits.json"  # where the Swift export puts it
 
-    model, info = GPT2LMHeadModel.from_pretrained(args.checkpoint, output_loading_info=True)
+    (model, info), how = load_model(args.checkpoint)
     model.eval()
     # The head is tied to wte, so lm_head.weight is expected to be absent from the file.
     missing = [k for k in info["missing_keys"] if k != "lm_head.weight"]
@@ -45,7 +80,8 @@ def main() -> int:
     if model.lm_head.weight.data_ptr() != model.transformer.wte.weight.data_ptr():
         print("FAIL: lm_head is not tied to transformer.wte")
         return 1
-    print(f"loaded {args.checkpoint}: {sum(p.numel() for p in model.parameters()):,} parameters, dtype {model.dtype}")
+    print(f"loaded {args.checkpoint} (transformers {transformers.__version__}, {how}): "
+          f"{sum(p.numel() for p in model.parameters()):,} parameters, dtype {model.dtype}")
 
     tokenizer = Tokenizer.from_file(os.path.join(args.checkpoint, "tokenizer.json"))
     if args.expected is None:

@@ -8,11 +8,11 @@ import Models
 import Store
 
 public enum CheckpointCompression {
-    /// How a one-shot pruning chooses what to remove.
+    /// How a one-shot pruning chooses which weights to zero (structured pruning, which removes whole
+    /// heads and neurons, is `pruneStructured`).
     public enum PruningMethod: Sendable {
         case unstructured(sparsity: Double, scope: PruningScope)
         case nOfM(n: Int, m: Int)
-        case structured(keepHeads: Double, keepNeurons: Double)
     }
 
     /// Quantizes the checkpoint at `source` into `output` (default `checkpoints/<new name>`), with
@@ -43,8 +43,6 @@ public enum CheckpointCompression {
         case .nOfM(let n, let m):
             masks = try SemiStructuredPruning.prune(loaded.model, n: n, m: m, options: options)
             label = "F32-\(n)of\(m)"
-        case .structured(let keepHeads, let keepNeurons):
-            masks = try StructuredPruning.prune(loaded.model, keepHeads: keepHeads, keepNeurons: keepNeurons).masks
         }
         let format = label ?? "F32-s\(Int((masks.sparsity * 100).rounded()))"
         var info = loaded.info
@@ -56,6 +54,49 @@ public enum CheckpointCompression {
         try CompressedCheckpoint.save(model: loaded.model, tokenizer: loaded.tokenizer, info: info,
                                       sparse: Set(masks.tensors.map(\.name)), to: directory)
         return (directory, info, masks)
+    }
+
+    /// What `pruneStructured` did.
+    public struct StructuredResult {
+        public let output: URL
+        public let info: CheckpointInfo
+        public let plan: StructuredPruningPlan
+        /// The compact model's config (`n_inner`, `pruned_heads`).
+        public let config: GPTConfig
+        /// Parameters before and after (the head tied to wte counted once).
+        public let parametersBefore: Int, parametersAfter: Int
+    }
+
+    /// Removes whole heads and MLP neurons (ranked by L2 norm, `keepHeads` and `keepNeurons` the
+    /// fractions kept per layer) from the dense checkpoint at `source` and writes the smaller dense
+    /// model — config with `n_inner` and `pruned_heads` — to `output` (default `checkpoints/<new name>`:
+    /// the parameter count of the name updated, format `F32-heads<kept %>-mlp<kept %>`).
+    public static func pruneStructured(_ source: URL, keepHeads: Double, keepNeurons: Double,
+                                       output: URL? = nil) throws -> StructuredResult {
+        let loaded = try CompressedCheckpoint.load(from: source, packSparse: false)
+        if let packed = CompressedCheckpoint.linearLayers(of: loaded.model).first(where: { $0.linear.packed != nil }) {
+            throw CompressionError("\(packed.weightName) is quantized; structured pruning needs a float32 checkpoint")
+        }
+        let before = loaded.model.parameterCount
+        let (plan, small) = try StructuredPruning.prune(loaded.model, keepHeads: keepHeads, keepNeurons: keepNeurons)
+        let after = small.parameterCount
+        // Kept shares against the unpruned GPT-2 shape (n_head per layer, 4·n_embd neurons).
+        let config = small.config
+        let headShare = Double((0..<config.layers).reduce(0) { $0 + config.headCount(inLayer: $1) }) / Double(config.layers * config.heads)
+        let mlpShare = Double(config.mlpWidth) / Double(4 * config.embeddingSize)
+        let format = "F32-heads\(Int((headShare * 100).rounded()))-mlp\(Int((mlpShare * 100).rounded()))"
+        var info = loaded.info
+        info.format = format
+        info.sparsity = nil
+        info.role = "pruned"
+        var name = loaded.info.name
+        let (oldLabel, newLabel) = (CheckpointInfo.parameterCountLabel(before), CheckpointInfo.parameterCountLabel(after))
+        if let range = name.range(of: "-\(oldLabel)-") { name.replaceSubrange(range, with: "-\(newLabel)-") }
+        info.name = CompressedCheckpoint.renamed(name, from: loaded.info.format, to: format)
+        let directory = output ?? URL(fileURLWithPath: "checkpoints/\(info.name)")
+        let saved = try CompressedCheckpoint.save(model: small, tokenizer: loaded.tokenizer, info: info, to: directory)
+        return StructuredResult(output: directory, info: saved, plan: plan, config: config,
+                                parametersBefore: before, parametersAfter: after)
     }
 
     /// The fine-tuning recipe of gradual pruning: `steps` steps at a peak `learningRate` (no warmup,

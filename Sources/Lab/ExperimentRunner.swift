@@ -212,7 +212,10 @@ public struct ExperimentRunner {
         let method: CheckpointCompression.PruningMethod
         switch p.method ?? "unstructured" {
         case "nm": method = .nOfM(n: 2, m: 4)
-        case "structured": method = .structured(keepHeads: 1 - (p.sparsity ?? 0.5), keepNeurons: 1 - (p.sparsity ?? 0.5))
+        case "structured":
+            _ = try CheckpointCompression.pruneStructured(source, keepHeads: 1 - (p.sparsity ?? 0.5),
+                                                          keepNeurons: 1 - (p.sparsity ?? 0.5), output: directory)
+            return
         case "unstructured": method = .unstructured(sparsity: p.sparsity ?? 0.5, scope: scope)
         case let other: throw LabError("prune.\(p.name).method: \(other) is not unstructured, nm or structured")
         }

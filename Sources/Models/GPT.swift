@@ -3,7 +3,14 @@
 // to wte, biases everywhere. Parameter names come from the module walk and are HF's:
 // transformer.h.0.attn.c_attn.weight (Conv1D layout (in, out)), …
 //
-// Legend: B batch, T time, C channels (n_embd), V vocabulary, H heads.
+// Structurally pruned models use Hugging Face's two config mechanisms: `n_inner` (the MLP width M,
+// the same in every layer) and `pruned_heads` (per layer, the original indices of removed heads).
+// A layer keeping H' of H heads has an attention width A = H'·D (D = C/H, unchanged): c_attn is
+// (C, 3A) laid out [q | k | v] with the kept heads in their original order, attn.c_proj is (A, C) —
+// what transformers' `prune_heads` makes of a GPT-2 layer.
+//
+// Legend: B batch, T time, C channels (n_embd), V vocabulary, H heads, D head size, A attention
+// width of a layer (H'·D, = C unpruned), M MLP width (n_inner, 4C by default).
 
 import Foundation
 @_exported import NN
@@ -18,9 +25,14 @@ public struct GPTConfig: Codable, Equatable, Sendable {
     public var layerNormEpsilon: Float = 1e-5
     /// Dropout on embeddings, attention output and MLP output (HF's embd/resid_pdrop); 0 by default.
     public var dropout: Float = 0
+    /// The MLP width of every layer (HF's `n_inner`); nil means GPT-2's 4·n_embd.
+    public var innerSize: Int?
+    /// Heads removed by structured pruning (HF's `pruned_heads`): layer → the removed heads' original
+    /// indices, ascending. A layer absent here keeps all `heads`.
+    public var prunedHeads: [Int: [Int]] = [:]
 
     public init(vocabularySize: Int, contextLength: Int, layers: Int, heads: Int, embeddingSize: Int,
-                layerNormEpsilon: Float = 1e-5, dropout: Float = 0) {
+                layerNormEpsilon: Float = 1e-5, dropout: Float = 0, innerSize: Int? = nil, prunedHeads: [Int: [Int]] = [:]) {
         self.vocabularySize = vocabularySize
         self.contextLength = contextLength
         self.layers = layers
@@ -28,6 +40,27 @@ public struct GPTConfig: Codable, Equatable, Sendable {
         self.embeddingSize = embeddingSize
         self.layerNormEpsilon = layerNormEpsilon
         self.dropout = dropout
+        self.innerSize = innerSize
+        self.prunedHeads = Self.normalized(prunedHeads)
+    }
+
+    /// The MLP width M of every layer: `innerSize`, or 4·n_embd.
+    public var mlpWidth: Int { innerSize ?? 4 * embeddingSize }
+    /// The head size D = n_embd / n_head (pruning removes heads, never shrinks them).
+    public var headSize: Int { embeddingSize / heads }
+    /// The original indices of the heads layer `layer` keeps, ascending.
+    public func keptHeads(inLayer layer: Int) -> [Int] {
+        let removed = Set(prunedHeads[layer] ?? [])
+        return (0..<heads).filter { !removed.contains($0) }
+    }
+    /// How many heads layer `layer` keeps.
+    public func headCount(inLayer layer: Int) -> Int { heads - (prunedHeads[layer]?.count ?? 0) }
+    /// Layer `layer`'s attention width A = kept heads · D (the q, k and v widths; c_proj's input).
+    public func attentionWidth(inLayer layer: Int) -> Int { headCount(inLayer: layer) * headSize }
+
+    /// Sorted lists, empty ones dropped (HF treats the lists as sets).
+    static func normalized(_ pruned: [Int: [Int]]) -> [Int: [Int]] {
+        pruned.filter { !$0.value.isEmpty }.mapValues { $0.sorted() }
     }
 
     /// The lab's presets (DESIGN.md §4); the vocabulary size comes from the tokenizer.
@@ -58,6 +91,25 @@ public struct GPTConfig: Codable, Equatable, Sendable {
         guard embeddingSize % heads == 0 else {
             throw ModelError("config: n_embd (\(embeddingSize)) must be divisible by n_head (\(heads))")
         }
+        if let innerSize {
+            guard innerSize >= 1 else { throw ModelError("config: n_inner must be at least 1 (or null for 4·n_embd), got \(innerSize)") }
+            guard innerSize <= 1 << 18 else { throw ModelError("config: n_inner is \(innerSize), above this lab's limit of \(1 << 18)") }
+        }
+        for layer in prunedHeads.keys.sorted() {
+            let removed = prunedHeads[layer]!
+            guard (0..<layers).contains(layer) else {
+                throw ModelError("config: pruned_heads names layer \(layer), outside the model's layers 0..<\(layers) (n_layer)")
+            }
+            if let head = removed.first(where: { !(0..<heads).contains($0) }) {
+                throw ModelError("config: pruned_heads[\"\(layer)\"] names head \(head), outside 0..<\(heads) (n_head)")
+            }
+            if let twice = zip(removed, removed.dropFirst()).first(where: { $0.0 == $0.1 }) {
+                throw ModelError("config: pruned_heads[\"\(layer)\"] lists head \(twice.0) twice")
+            }
+            guard removed.count < heads else {
+                throw ModelError("config: pruned_heads[\"\(layer)\"] removes all \(heads) heads of layer \(layer); a layer must keep at least one")
+            }
+        }
         // Sizes within the per-field limits can still multiply out beyond memory; say so here
         // rather than fail inside an allocation.
         guard parameterCount <= 2_000_000_000 else {
@@ -74,7 +126,7 @@ public struct GPTConfig: Codable, Equatable, Sendable {
         case modelType = "model_type", architectures, contextAlias = "n_ctx", activation = "activation_function"
         case inner = "n_inner", embeddingDropout = "embd_pdrop", attentionDropout = "attn_pdrop"
         case tie = "tie_word_embeddings", scaleAttention = "scale_attn_weights", initializerRange = "initializer_range"
-        case bos = "bos_token_id", eos = "eos_token_id"
+        case bos = "bos_token_id", eos = "eos_token_id", prunedHeads = "pruned_heads"
     }
 
     public init(from decoder: Decoder) throws {
@@ -85,10 +137,6 @@ public struct GPTConfig: Codable, Equatable, Sendable {
         if let activation = try c.decodeIfPresent(String.self, forKey: .activation), activation != "gelu_new" {
             throw ModelError("config.json: activation_function is \"\(activation)\", expected \"gelu_new\" (GELU, tanh approximation)")
         }
-        if let inner = try c.decodeIfPresent(Int.self, forKey: .inner) {
-            let c4 = 4 * (try c.decode(Int.self, forKey: .embeddingSize))
-            if inner != c4 { throw ModelError("config.json: n_inner is \(inner), this lab supports only 4·n_embd = \(c4)") }
-        }
         vocabularySize = try c.decode(Int.self, forKey: .vocabularySize)
         contextLength = try c.decode(Int.self, forKey: .contextLength)
         layers = try c.decode(Int.self, forKey: .layers)
@@ -96,6 +144,16 @@ public struct GPTConfig: Codable, Equatable, Sendable {
         embeddingSize = try c.decode(Int.self, forKey: .embeddingSize)
         layerNormEpsilon = try c.decodeIfPresent(Float.self, forKey: .layerNormEpsilon) ?? 1e-5
         dropout = try c.decodeIfPresent(Float.self, forKey: .dropout) ?? 0
+        innerSize = try c.decodeIfPresent(Int.self, forKey: .inner)
+        // JSON object keys are strings: {"0": [1, 3]} (HF converts them back to ints the same way).
+        var pruned: [Int: [Int]] = [:]
+        for (key, removed) in try c.decodeIfPresent([String: [Int]].self, forKey: .prunedHeads) ?? [:] {
+            guard let layer = Int(key) else {
+                throw ModelError("config.json: pruned_heads key \"\(key)\" is not a layer index (expected e.g. {\"0\": [1, 3]})")
+            }
+            pruned[layer] = removed
+        }
+        prunedHeads = Self.normalized(pruned)
         try validate()
     }
 
@@ -110,7 +168,8 @@ public struct GPTConfig: Codable, Equatable, Sendable {
         try c.encode(layers, forKey: .layers)
         try c.encode(heads, forKey: .heads)
         try c.encode(embeddingSize, forKey: .embeddingSize)
-        try c.encodeNil(forKey: .inner)
+        if let innerSize { try c.encode(innerSize, forKey: .inner) } else { try c.encodeNil(forKey: .inner) }
+        try c.encode(Dictionary(uniqueKeysWithValues: prunedHeads.map { (String($0.key), $0.value) }), forKey: .prunedHeads)
         try c.encode("gelu_new", forKey: .activation)
         try c.encode(layerNormEpsilon, forKey: .layerNormEpsilon)
         try c.encode(dropout, forKey: .dropout)
@@ -126,9 +185,12 @@ public struct GPTConfig: Codable, Equatable, Sendable {
 
     /// Parameters of a model of this shape (the head is tied to wte and not counted twice).
     public var parameterCount: Int {
-        let c = embeddingSize
-        let perBlock = 2 * 2 * c + (c * 3 * c + 3 * c) + (c * c + c) + (c * 4 * c + 4 * c) + (4 * c * c + c)
-        return vocabularySize * c + contextLength * c + layers * perBlock + 2 * c
+        let (c, m) = (embeddingSize, mlpWidth)
+        let blocks = (0..<layers).reduce(0) { total, layer in
+            let a = attentionWidth(inLayer: layer)
+            return total + 2 * 2 * c + (c * 3 * a + 3 * a) + (a * c + c) + (c * m + m) + (m * c + c)
+        }
+        return vocabularySize * c + contextLength * c + blocks + 2 * c
     }
 }
 
@@ -141,29 +203,30 @@ public struct ModelError: Error, CustomStringConvertible {
 
 /// Causal self-attention: fused qkv projection, attention, output projection.
 public final class CausalSelfAttention: Module {
-    @Key("c_attn") public var qkv: Linear        // (C, 3C)
-    @Key("c_proj") public var projection: Linear // (C, C)
+    @Key("c_attn") public var qkv: Linear        // (C, 3A)
+    @Key("c_proj") public var projection: Linear // (A, C)
+    /// The heads this layer keeps (n_head unless pruned); each of size D = n_embd / n_head.
     public let heads: Int
 
-    init(config: GPTConfig, rng: inout RNG) throws {
-        let c = config.embeddingSize
-        heads = config.heads
-        _qkv.wrappedValue = try Linear(inFeatures: c, outFeatures: 3 * c, rng: &rng)
+    init(config: GPTConfig, layer: Int, rng: inout RNG) throws {
+        let c = config.embeddingSize, a = config.attentionWidth(inLayer: layer)
+        heads = config.headCount(inLayer: layer)
+        _qkv.wrappedValue = try Linear(inFeatures: c, outFeatures: 3 * a, rng: &rng)
         // GPT-2: residual projections scaled by 1/√(2·n_layer).
-        _projection.wrappedValue = try Linear(inFeatures: c, outFeatures: c,
+        _projection.wrappedValue = try Linear(inFeatures: a, outFeatures: c,
                                               std: 0.02 / Float(2 * config.layers).squareRoot(), rng: &rng)
     }
 }
 
-/// The position-wise MLP: C → 4C → GELU → C.
+/// The position-wise MLP: C → M → GELU → C (M = n_inner, 4C by default).
 public final class MLP: Module {
-    @Key("c_fc") public var expand: Linear       // (C, 4C)
-    @Key("c_proj") public var projection: Linear // (4C, C)
+    @Key("c_fc") public var expand: Linear       // (C, M)
+    @Key("c_proj") public var projection: Linear // (M, C)
 
     init(config: GPTConfig, rng: inout RNG) throws {
-        let c = config.embeddingSize
-        _expand.wrappedValue = try Linear(inFeatures: c, outFeatures: 4 * c, rng: &rng)
-        _projection.wrappedValue = try Linear(inFeatures: 4 * c, outFeatures: c,
+        let c = config.embeddingSize, m = config.mlpWidth
+        _expand.wrappedValue = try Linear(inFeatures: c, outFeatures: m, rng: &rng)
+        _projection.wrappedValue = try Linear(inFeatures: m, outFeatures: c,
                                               std: 0.02 / Float(2 * config.layers).squareRoot(), rng: &rng)
     }
 
@@ -171,7 +234,7 @@ public final class MLP: Module {
     func callAsFunction(_ x: Tensor) throws -> Tensor {
         // A packed (quantized, sparse) c_fc runs its own kernel, then GELU.
         if expand.packed != nil { return try projection(expand(x).gelu()) }
-        return try projection(x.linearGELU(weight: expand.weight, bias: expand.bias))   // (B, T, 4C) → (B, T, C)
+        return try projection(x.linearGELU(weight: expand.weight, bias: expand.bias))   // (B, T, M) → (B, T, C)
     }
 }
 
@@ -182,9 +245,9 @@ public final class Block: Module {
     @Key("ln_2") public var mlpNorm: LayerNorm
     public var mlp: MLP
 
-    init(config: GPTConfig, rng: inout RNG) throws {
+    init(config: GPTConfig, layer: Int, rng: inout RNG) throws {
         _attentionNorm.wrappedValue = try LayerNorm(dimensions: config.embeddingSize, epsilon: config.layerNormEpsilon)
-        attn = try CausalSelfAttention(config: config, rng: &rng)
+        attn = try CausalSelfAttention(config: config, layer: layer, rng: &rng)
         _mlpNorm.wrappedValue = try LayerNorm(dimensions: config.embeddingSize, epsilon: config.layerNormEpsilon)
         mlp = try MLP(config: config, rng: &rng)
     }
@@ -200,7 +263,7 @@ public final class Transformer: Module {
     init(config: GPTConfig, rng: inout RNG) throws {
         wte = try Embedding(count: config.vocabularySize, dimensions: config.embeddingSize, rng: &rng)
         wpe = try Embedding(count: config.contextLength, dimensions: config.embeddingSize, rng: &rng)
-        h = try (0..<config.layers).map { _ in try Block(config: config, rng: &rng) }
+        h = try (0..<config.layers).map { try Block(config: config, layer: $0, rng: &rng) }
         _finalNorm.wrappedValue = try LayerNorm(dimensions: config.embeddingSize, epsilon: config.layerNormEpsilon)
     }
 }
@@ -229,7 +292,7 @@ public final class GPT: Module {
     }
 
     /// The residual stream after the last block, before ln_f: ids (B, T) → (B, T, C).
-    /// `inspectQKV` sees each layer's q|k|v projection (B, T, 3C) — generation's prefill copies
+    /// `inspectQKV` sees each layer's q|k|v projection (B, T, 3A) — generation's prefill copies
     /// the keys and values into its cache from there.
     public func hiddenStates(_ ids: IndexTensor,
                              inspectQKV: ((_ layer: Int, _ qkv: Tensor) throws -> Void)? = nil) throws -> Tensor {
@@ -244,8 +307,9 @@ public final class GPT: Module {
         var x = try transformer.wte(ids) + positions                              // (B, T, C)
         x = try dropout(x)
         for (layer, block) in transformer.h.enumerated() {
-            let qkv = try block.attn.qkv(block.attentionNorm(x))                  // (B, T, 3C)
+            let qkv = try block.attn.qkv(block.attentionNorm(x))                  // (B, T, 3A)
             try inspectQKV?(layer, qkv)
+            // (B, T, A) → (B, T, C)
             let attention = try block.attn.projection(qkv.causalSelfAttention(heads: block.attn.heads))
             x = try x + dropout(attention)                                        // (B, T, C)
             x = try x + dropout(block.mlp(block.mlpNorm(x)))                      // (B, T, C)

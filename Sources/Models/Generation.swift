@@ -10,13 +10,16 @@
 // the full forward's over the last T tokens. `.slide(keep:)` keeps fewer tokens (rebuilds less
 // often); `.error` refuses up front a request that would not fit.
 //
-// Legend: T positions, C channels, V vocabulary, H heads, D head size.
+// Structurally pruned models: layer i has its own head count H_i (attention width A_i = H_i·D) and
+// the MLP width M (n_inner); the cache rows are max_i A_i wide, layer i using the first A_i.
+//
+// Legend: T positions, C channels, V vocabulary, H heads, D head size, A attention width, M MLP width.
 
 import Foundation
 
 /// Keys and values of every layer for positions 0..<count, preallocated for the whole context.
 public final class KVCache {
-    /// Layers, positions it can hold (T_max) and row width (C).
+    /// Layers, positions it can hold (T_max) and row width (the widest layer's attention width, C unpruned).
     public let layers: Int, capacity: Int, width: Int
     /// Positions filled so far.
     public internal(set) var count = 0
@@ -34,9 +37,9 @@ public final class KVCache {
     /// Forgets every position (the buffers stay allocated).
     public func reset() { count = 0 }
 
-    /// Layer `layer`'s keys (T_max, C).
+    /// Layer `layer`'s keys (T_max, width).
     func keys(_ layer: Int) -> UnsafeMutablePointer<Float> { storage + 2 * layer * capacity * width }
-    /// Layer `layer`'s values (T_max, C).
+    /// Layer `layer`'s values (T_max, width).
     func values(_ layer: Int) -> UnsafeMutablePointer<Float> { keys(layer) + capacity * width }
 }
 
@@ -86,7 +89,9 @@ public final class Generator {
     /// The tokens in the cache, position by position.
     public private(set) var tokens: [Int32] = []
 
-    private let c: Int, heads: Int, vocabulary: Int, context: Int, epsilon: Float
+    private let c: Int, headSize: Int, mlpWidth: Int, vocabulary: Int, context: Int, epsilon: Float
+    /// Heads per layer (fewer than n_head in a head-pruned layer).
+    private let layerHeads: [Int]
     private var weights = Weights()
     private let scratch: UnsafeMutablePointer<Float>
     private let x, h, qkv, attention, hidden, scores, logitsBuffer, probabilities: UnsafeMutablePointer<Float>
@@ -95,12 +100,14 @@ public final class Generator {
     public init(model: GPT) {
         let config = model.config
         self.model = model
-        (c, heads, vocabulary, context, epsilon) = (config.embeddingSize, config.heads, config.vocabularySize,
-                                                    config.contextLength, config.layerNormEpsilon)
-        cache = KVCache(layers: config.layers, capacity: context, width: c)
+        (c, headSize, mlpWidth, vocabulary, context, epsilon) = (config.embeddingSize, config.headSize, config.mlpWidth,
+                                                                 config.vocabularySize, config.contextLength, config.layerNormEpsilon)
+        layerHeads = model.transformer.h.map(\.attn.heads)
+        let width = (layerHeads.max() ?? 1) * headSize   // ≤ C
+        cache = KVCache(layers: config.layers, capacity: context, width: width)
         tokens.reserveCapacity(context)
-        // x, h, attention (C); qkv (3C); hidden (4C); scores (T); logits, probabilities (V)
-        let sizes = [c, c, 3 * c, c, 4 * c, context, vocabulary, vocabulary]
+        // x, h (C); qkv (3A ≤ 3C); attention (A ≤ C); hidden (M); scores (T); logits, probabilities (V)
+        let sizes = [c, c, 3 * width, width, mlpWidth, context, vocabulary, vocabulary]
         let padded = sizes.map { ($0 + 15) / 16 * 16 }  // 64-byte-aligned starts
         scratch = .allocate(capacity: padded.reduce(0, +))
         scratch.initialize(repeating: 0, count: padded.reduce(0, +))
@@ -263,24 +270,25 @@ public final class Generator {
     /// Runs one token through the blocks at the next position, appending its keys and values.
     private func step(_ token: Int32) {
         typealias Kernels = InferenceKernels
-        let t = cache.count, d = c / heads
+        let t = cache.count, d = headSize, m = mlpWidth, stride = cache.width
         Kernels.sum(weights.tokenEmbedding + Int(token) * c, weights.positionEmbedding + t * c, out: x, count: c) // (C)
         for (layer, w) in weights.blocks.enumerated() {
+            let heads = layerHeads[layer], a = heads * d
             // x += attn(ln_1(x))
             Kernels.layerNormRow(x, weight: w.norm1Weight, bias: w.norm1Bias, out: h, count: c, epsilon: epsilon)
-            w.qkv.apply(h, bias: w.qkvBias, out: qkv, inFeatures: c, outFeatures: 3 * c)                          // (3C)
-            let keys = cache.keys(layer), values = cache.values(layer)                                            // (T_max, C)
-            (keys + t * c).update(from: qkv + c, count: c)
-            (values + t * c).update(from: qkv + 2 * c, count: c)
-            Kernels.attentionRow(query: qkv, keys: keys, values: values, rowStride: c, length: t + 1,
-                                 heads: heads, headSize: d, scores: scores, out: attention)                       // (C)
-            w.attentionProjection.apply(attention, bias: w.attentionProjectionBias, out: x, inFeatures: c, outFeatures: c,
+            w.qkv.apply(h, bias: w.qkvBias, out: qkv, inFeatures: c, outFeatures: 3 * a)                          // (3A)
+            let keys = cache.keys(layer), values = cache.values(layer)                                            // (T_max, ≥ A)
+            (keys + t * stride).update(from: qkv + a, count: a)
+            (values + t * stride).update(from: qkv + 2 * a, count: a)
+            Kernels.attentionRow(query: qkv, keys: keys, values: values, rowStride: stride, length: t + 1,
+                                 heads: heads, headSize: d, scores: scores, out: attention)                       // (A)
+            w.attentionProjection.apply(attention, bias: w.attentionProjectionBias, out: x, inFeatures: a, outFeatures: c,
                                         accumulate: true)
             // x += mlp(ln_2(x))
             Kernels.layerNormRow(x, weight: w.norm2Weight, bias: w.norm2Bias, out: h, count: c, epsilon: epsilon)
-            w.expand.apply(h, bias: w.expandBias, out: hidden, inFeatures: c, outFeatures: 4 * c)                // (4C)
-            Kernels.geluInPlace(hidden, count: 4 * c)
-            w.mlpProjection.apply(hidden, bias: w.mlpProjectionBias, out: x, inFeatures: 4 * c, outFeatures: c,
+            w.expand.apply(h, bias: w.expandBias, out: hidden, inFeatures: c, outFeatures: m)                    // (M)
+            Kernels.geluInPlace(hidden, count: m)
+            w.mlpProjection.apply(hidden, bias: w.mlpProjectionBias, out: x, inFeatures: m, outFeatures: c,
                                   accumulate: true)
         }
         cache.count = t + 1
@@ -298,13 +306,14 @@ public final class Generator {
     /// The prompt through the model's own batched forward (no grad) into an empty cache: keys
     /// and values are copied out of each block's qkv, x keeps the last row of the stream.
     private func prefillBatched(_ prompt: [Int32]) throws {
-        let (n, c, cache) = (prompt.count, c, cache)
+        let (n, c, cache, stride) = (prompt.count, c, cache, cache.width)
         try noGrad {
             let ids = try IndexTensor(shape: [1, n], values: prompt)
-            let stream = try model.hiddenStates(ids) { layer, qkv in                            // qkv (1, T, 3C)
+            let stream = try model.hiddenStates(ids) { layer, qkv in                            // qkv (1, T, 3A)
+                let a = qkv.shape[2] / 3
                 for row in 0..<n {
-                    (cache.keys(layer) + row * c).update(from: qkv.data + row * 3 * c + c, count: c)
-                    (cache.values(layer) + row * c).update(from: qkv.data + row * 3 * c + 2 * c, count: c)
+                    (cache.keys(layer) + row * stride).update(from: qkv.data + row * 3 * a + a, count: a)
+                    (cache.values(layer) + row * stride).update(from: qkv.data + row * 3 * a + 2 * a, count: a)
                 }
             }                                                                                    // (1, T, C)
             x.update(from: stream.data + (n - 1) * c, count: c)

@@ -73,6 +73,47 @@ import Testing
         let error = #expect(throws: ModelError.self) { try JSONDecoder().decode(GPTConfig.self, from: llama) }
         #expect(error?.message.contains("llama") == true)
     }
+
+    /// 3 layers, 4 heads of D = 2, MLP width 12; layer 0 without heads 1 and 3, layer 2 without head 0.
+    static let pruned = GPTConfig(vocabularySize: 11, contextLength: 8, layers: 3, heads: 4, embeddingSize: 8,
+                                  innerSize: 12, prunedHeads: [2: [0], 0: [3, 1]])
+
+    @Test("structured config: n_inner and pruned_heads shape each layer; HF keys round trip; old configs load")
+    func structuredConfig() throws {
+        let config = Self.pruned
+        #expect(config.prunedHeads == [0: [1, 3], 2: [0]])  // sorted
+        #expect(config.keptHeads(inLayer: 0) == [0, 2] && config.headCount(inLayer: 1) == 4 && config.attentionWidth(inLayer: 2) == 6)
+        let model = try GPT(config: config, seed: 1)
+        let shapes = Dictionary(uniqueKeysWithValues: model.namedParameters().map { ($0.name, $0.tensor.shape) })
+        #expect(shapes["transformer.h.0.attn.c_attn.weight"] == [8, 12] && shapes["transformer.h.0.attn.c_proj.weight"] == [4, 8])
+        #expect(shapes["transformer.h.1.attn.c_attn.weight"] == [8, 24] && shapes["transformer.h.2.attn.c_attn.bias"] == [18])
+        #expect(shapes["transformer.h.1.mlp.c_fc.weight"] == [8, 12] && shapes["transformer.h.2.mlp.c_proj.weight"] == [12, 8])
+        #expect(model.parameterCount == config.parameterCount)
+        #expect(try model(IndexTensor(shape: [2, 5], values: Array(0..<10))).shape == [2, 5, 11])
+        let text = String(decoding: try JSONEncoder().encode(config), as: UTF8.self)
+        #expect(text.contains("\"n_inner\":12") && text.contains("\"pruned_heads\":{") && text.contains("\"0\":[1,3]"))
+        #expect(try JSONDecoder().decode(GPTConfig.self, from: Data(text.utf8)) == config)
+        // A config of before these keys (n_inner null, no pruned_heads) is the unpruned GPT-2.
+        let old = #"{"model_type":"gpt2","vocab_size":11,"n_positions":8,"n_layer":2,"n_head":2,"n_embd":8,"n_inner":null}"#
+        let decoded = try JSONDecoder().decode(GPTConfig.self, from: Data(old.utf8))
+        #expect(decoded == Self.tiny && decoded.mlpWidth == 32 && decoded.prunedHeads.isEmpty)
+    }
+
+    @Test("config errors name the field: pruned_heads layer or head out of range, all heads removed, n_inner < 1",
+          arguments: [
+              (#""pruned_heads":{"3":[0]}"#, "pruned_heads names layer 3"),
+              (#""pruned_heads":{"-1":[0]}"#, "pruned_heads names layer -1"),
+              (#""pruned_heads":{"1":[4]}"#, #"pruned_heads["1"] names head 4"#),
+              (#""pruned_heads":{"0":[0,1,2,3]}"#, #"pruned_heads["0"] removes all 4 heads"#),
+              (#""pruned_heads":{"0":[2,2]}"#, "lists head 2 twice"),
+              (#""pruned_heads":{"first":[0]}"#, #"pruned_heads key "first""#),
+              (#""n_inner":0"#, "n_inner must be at least 1"),
+          ])
+    func structuredConfigErrors(field: String, message: String) throws {
+        let json = #"{"model_type":"gpt2","vocab_size":11,"n_positions":8,"n_layer":3,"n_head":4,"n_embd":8,"#  + field + "}"
+        let error = #expect(throws: ModelError.self) { try JSONDecoder().decode(GPTConfig.self, from: Data(json.utf8)) }
+        #expect(error?.message.contains(message) == true, "\(error?.message ?? "no error")")
+    }
 }
 
 import Foundation

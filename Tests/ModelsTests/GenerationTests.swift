@@ -27,6 +27,9 @@ import Models
     @Test("KV-cache logits equal the full forward's at every position (|Δ| < 1e-4)", arguments: [
         ("tiny", tiny, 16, Float(10)),
         ("teacher-small", try! GPTConfig.preset("teacher-small", vocabularySize: 84), 24, Float(5)),
+        // Structurally pruned: layer 0 keeps 2 heads, layer 1 all 3 (the cache's width), layer 2 one; MLP width 20.
+        ("head-pruned", GPTConfig(vocabularySize: 11, contextLength: 16, layers: 3, heads: 3, embeddingSize: 12,
+                                  innerSize: 20, prunedHeads: [0: [1], 2: [0, 2]]), 16, Float(10)),
     ])
     func cacheMatchesForward(name: String, config: GPTConfig, length: Int, boost: Float) throws {
         let model = try GPT(config: config, seed: 7)

@@ -18,7 +18,8 @@ let attentionRowTile = 32
 
 extension Tensor {
     /// Causal self-attention. `self` is qkv (B, T, 3C) laid out [q | k | v] with heads
-    /// contiguous inside each (GPT-2's c_attn output); returns (B, T, C).
+    /// contiguous inside each (GPT-2's c_attn output); returns (B, T, C). In a head-pruned layer
+    /// C is the layer's attention width (kept heads × head size), not n_embd.
     public func causalSelfAttention(heads: Int) throws -> Tensor {
         try causalSelfAttention(heads: heads, rowTile: attentionRowTile)
     }

@@ -1,19 +1,17 @@
-// Structured pruning: whole attention heads and whole MLP neurons, ranked per layer by L2 norm.
-//
-// Design (GPT-2 constrains it). GPT-2 has one n_head for every layer and head size n_embd/n_head,
-// and our GPTConfig (DESIGN §4) fixes the MLP width at 4·n_embd (it rejects any other n_inner).
-// So no smaller config can describe a pruned model, and HF could not load per-layer widths anyway.
-// Therefore:
-//   • Heads are removed by a structured mask, in place: head h's q, k and v columns of c_attn
-//     (weight and bias) and its rows of attn.c_proj are zeroed. With its c_proj rows zero the head
-//     contributes exactly nothing (what it attends to no longer matters), so the model keeps its
-//     HF-loadable shape and the logits are those of a model without the head.
-//   • MLP neurons are removed by the same kind of mask (c_fc column and bias, mlp.c_proj row:
-//     GELU(0) = 0, so the neuron is gone) — and, for inference, `compactedCopy(of:plan:)` builds
-//     a NEW smaller dense GPT whose MLP Linears are physically narrower (kept neurons only): real
-//     memory and speed savings, the same logits. That copy is for in-memory use (evaluation,
-//     generation, benchmarks); it cannot be saved as a GPT-2 checkpoint (no n_inner).
-//   Heads cannot be compacted the same way: attention derives the head size from n_embd/n_head.
+// Structured pruning: whole attention heads and whole MLP neurons, ranked per layer by L2 norm,
+// removed physically — the result is a smaller dense GPT with an updated config, saved and loaded
+// like any other model (and by Hugging Face, through the same two config keys):
+//   • MLP neurons: the config's `n_inner` (HF's MLP width) becomes the kept count. HF has one width
+//     for all layers, so every layer keeps the same number of neurons (its own highest-scoring ones):
+//     c_fc (C, M) keeps their columns and bias entries, mlp.c_proj (M, C) their rows.
+//   • Heads: the config's `pruned_heads` (HF's: layer → removed original head indices) grows by the
+//     removed heads; the head size D = n_embd / n_head stays. A layer keeping H' heads has c_attn
+//     (C, 3·H'·D) — the kept heads' q columns, then their k columns, then their v columns, in original
+//     order (as HF's prune_heads slices it) — and attn.c_proj (H'·D, C) with the kept heads' rows.
+// The compact model computes exactly what the full-size model computes with the removed heads' and
+// neurons' weights zeroed (a zero c_proj row silences a head whatever it attends to; GELU(0) = 0).
+// Pruning an already pruned model works: scores and plans are over the heads a layer still has, and
+// `compact` maps them back to original indices for `pruned_heads`.
 //
 // Scores: head h of a layer — ‖(q, k, v columns of c_attn.weight, rows of attn.c_proj.weight)‖₂;
 // neuron j — ‖(column j of c_fc.weight, row j of mlp.c_proj.weight)‖₂ (biases are not scored).
@@ -23,13 +21,13 @@ import Models
 
 /// Which heads and neurons each layer keeps.
 public struct StructuredPruningPlan: Sendable, Equatable, Codable {
-    /// Per layer, the kept head indices, ascending.
+    /// Per layer, the kept heads as positions among the heads the layer has now, ascending.
     public var keptHeads: [[Int]]
-    /// Per layer, the kept MLP neuron indices (columns of c_fc), ascending.
+    /// Per layer, the kept MLP neuron indices (columns of c_fc), ascending; as many in every layer.
     public var keptNeurons: [[Int]]
     /// Heads per layer before pruning.
-    public var heads: Int
-    /// MLP neurons per layer before pruning (4·C).
+    public var heads: [Int]
+    /// MLP neurons per layer before pruning (n_inner, 4·C by default).
     public var neurons: Int
 
     /// Effective head count per layer.
@@ -43,16 +41,16 @@ public enum StructuredPruning {
     /// Per layer, the L2 norm of each head's q/k/v columns in c_attn and its rows in attn.c_proj.
     /// - Throws: `CompressionError` when a layer's weights are packed.
     public static func headScores(_ model: GPT) throws -> [[Float]] {
-        let (c, heads) = (model.config.embeddingSize, model.config.heads)
-        let d = c / heads
+        let (c, d) = (model.config.embeddingSize, model.config.headSize)
         return try model.transformer.h.enumerated().map { layer, block in
             let qkv = try dense(block.attn.qkv, "transformer.h.\(layer).attn.c_attn"),
                 proj = try dense(block.attn.projection, "transformer.h.\(layer).attn.c_proj")
+            let heads = block.attn.heads, a = heads * d
             return (0..<heads).map { h in
                 var s: Float = 0
                 for i in 0..<c {
                     for part in 0..<3 {
-                        for e in 0..<d { let w = qkv.data[i * 3 * c + part * c + h * d + e]; s += w * w }
+                        for e in 0..<d { let w = qkv.data[i * 3 * a + part * a + h * d + e]; s += w * w }
                     }
                 }
                 for r in (h * d)..<((h + 1) * d) { for j in 0..<c { let w = proj.data[r * c + j]; s += w * w } }
@@ -75,7 +73,8 @@ public enum StructuredPruning {
         }
     }
 
-    /// The plan keeping, in every layer, the `keepHeads` and `keepNeurons` fractions of highest score.
+    /// The plan keeping, in every layer, the `keepHeads` and `keepNeurons` fractions of highest score
+    /// (the same neuron count in every layer, since all layers have the same MLP width).
     /// - Throws: `CompressionError` for a fraction outside (0, 1], or packed weights.
     public static func plan(_ model: GPT, keepHeads: Double = 1, keepNeurons: Double = 1) throws -> StructuredPruningPlan {
         for (label, f) in [("keep-heads", keepHeads), ("keep-neurons", keepNeurons)] where !(f > 0 && f <= 1) {
@@ -83,84 +82,102 @@ public enum StructuredPruning {
         }
         return StructuredPruningPlan(keptHeads: try headScores(model).map { top($0, fraction: keepHeads) },
                                      keptNeurons: try neuronScores(model).map { top($0, fraction: keepNeurons) },
-                                     heads: model.config.heads, neurons: 4 * model.config.embeddingSize)
+                                     heads: model.transformer.h.map(\.attn.heads), neurons: model.config.mlpWidth)
     }
 
-    /// The structured masks of `plan` (c_attn weight and bias, attn.c_proj weight, c_fc weight and
-    /// bias, mlp.c_proj weight of every layer) with their tensors. Nothing is changed.
-    /// - Throws: `CompressionError` when the plan does not fit the model or weights are packed.
-    public static func maskSet(_ model: GPT, plan: StructuredPruningPlan) throws -> MaskSet {
-        let (c, heads) = (model.config.embeddingSize, model.config.heads)
-        let d = c / heads, n = 4 * c
-        guard plan.keptHeads.count == model.config.layers, plan.keptNeurons.count == model.config.layers,
-              plan.heads == heads, plan.neurons == n,
-              plan.keptHeads.allSatisfy({ $0.allSatisfy { (0..<heads).contains($0) } }),
-              plan.keptNeurons.allSatisfy({ $0.allSatisfy { (0..<n).contains($0) } }) else {
-            throw CompressionError("structured pruning: the plan (\(plan.keptHeads.count) layers, \(plan.heads) heads, \(plan.neurons) neurons) does not fit a model of \(model.config.layers) layers, \(heads) heads, \(n) neurons")
+    /// Throws unless `plan` fits `model`: one entry per layer, head and neuron indices in range,
+    /// ascending without repeats, at least one of each kept, the same neuron count in every layer.
+    public static func validate(_ plan: StructuredPruningPlan, for model: GPT) throws {
+        let heads = model.transformer.h.map(\.attn.heads), n = model.config.mlpWidth
+        guard plan.keptHeads.count == heads.count, plan.keptNeurons.count == heads.count, plan.heads == heads,
+              plan.neurons == n else {
+            throw CompressionError("structured pruning: the plan (\(plan.keptHeads.count) layers, heads \(plan.heads), \(plan.neurons) neurons) does not fit a model of \(heads.count) layers, heads \(heads), \(n) neurons")
         }
-        var tensors: [(name: String, tensor: Tensor)] = [], masks: [PruningMask] = []
-        func add(_ name: String, _ t: Tensor, removed: (Int) -> Bool) {
-            tensors.append((name, t))
-            masks.append(PruningMask(unchecked: name, shape: t.shape, kept: (0..<t.count).map { removed($0) ? 0 : 1 }))
+        func increasing(_ list: [Int], below limit: Int) -> Bool {
+            !list.isEmpty && list.allSatisfy { (0..<limit).contains($0) } && zip(list, list.dropFirst()).allSatisfy { $0 < $1 }
         }
-        for (layer, block) in model.transformer.h.enumerated() {
+        for layer in 0..<heads.count {
+            guard increasing(plan.keptHeads[layer], below: heads[layer]) else {
+                throw CompressionError("structured pruning: layer \(layer) keeps heads \(plan.keptHeads[layer]); expected 1…\(heads[layer]) ascending indices below \(heads[layer])")
+            }
+            guard increasing(plan.keptNeurons[layer], below: n) else {
+                throw CompressionError("structured pruning: layer \(layer) keeps \(plan.keptNeurons[layer].count) neurons; expected 1…\(n) ascending indices below \(n)")
+            }
+        }
+        if let uneven = plan.keptNeurons.first(where: { $0.count != plan.keptNeurons[0].count }) {
+            throw CompressionError("structured pruning: layers keep \(plan.keptNeurons[0].count) and \(uneven.count) neurons; n_inner is one width for all layers")
+        }
+    }
+
+    /// The config of `model` compacted by `plan`: `n_inner` the kept neuron count, `pruned_heads`
+    /// the heads pruned before plus those the plan removes (original indices).
+    public static func compactConfig(_ model: GPT, plan: StructuredPruningPlan) throws -> GPTConfig {
+        try validate(plan, for: model)
+        var config = model.config
+        let kept = plan.keptNeurons[0].count
+        config.innerSize = config.innerSize == nil && kept == 4 * config.embeddingSize ? nil : kept
+        var pruned: [Int: [Int]] = [:]
+        for layer in 0..<config.layers {
+            let original = config.keptHeads(inLayer: layer)  // position in the layer → original index
+            let keep = Set(plan.keptHeads[layer].map { original[$0] })
+            pruned[layer] = (0..<config.heads).filter { !keep.contains($0) }
+        }
+        config.prunedHeads = pruned.filter { !$0.value.isEmpty }
+        try config.validate()
+        return config
+    }
+
+    /// A new, smaller GPT holding `model`'s parameters without the heads and neurons `plan` removes
+    /// (see the file's note): the logits of `model` with those weights zeroed. `model` is unchanged.
+    /// - Throws: `CompressionError` when the plan does not fit or weights are packed.
+    public static func compact(_ model: GPT, plan: StructuredPruningPlan) throws -> GPT {
+        let config = try compactConfig(model, plan: plan)
+        let small = try GPT(config: config, seed: 0)
+        let (c, d, n) = (model.config.embeddingSize, model.config.headSize, model.config.mlpWidth)
+        // Everything outside the four sliced matrices (and two sliced biases) is copied as is.
+        var sliced = Set<String>()
+        for (layer, (block, target)) in zip(model.transformer.h, small.transformer.h).enumerated() {
             let prefix = "transformer.h.\(layer)"
-            let headKept = Set(plan.keptHeads[layer]), neuronKept = Set(plan.keptNeurons[layer])
+            let heads = plan.keptHeads[layer], neurons = plan.keptNeurons[layer]
+            let a = block.attn.heads * d, a2 = heads.count * d, m = neurons.count
             let qkv = try dense(block.attn.qkv, prefix + ".attn.c_attn"), proj = try dense(block.attn.projection, prefix + ".attn.c_proj")
             let fc = try dense(block.mlp.expand, prefix + ".mlp.c_fc"), down = try dense(block.mlp.projection, prefix + ".mlp.c_proj")
-            // c_attn column k belongs to head (k mod C)/D; attn.c_proj row r to head r/D.
-            add(prefix + ".attn.c_attn.weight", qkv) { !headKept.contains(($0 % (3 * c)) % c / d) }
-            if let b = block.attn.qkv.bias { add(prefix + ".attn.c_attn.bias", b) { !headKept.contains($0 % c / d) } }
-            add(prefix + ".attn.c_proj.weight", proj) { !headKept.contains($0 / c / d) }
-            add(prefix + ".mlp.c_fc.weight", fc) { !neuronKept.contains($0 % n) }
-            if let b = block.mlp.expand.bias { add(prefix + ".mlp.c_fc.bias", b) { !neuronKept.contains($0) } }
-            add(prefix + ".mlp.c_proj.weight", down) { !neuronKept.contains($0 / c) }
+            // c_attn (C, 3A) → (C, 3A'): column part·A + h·D + e → part·A' + k·D + e for the k-th kept head h.
+            let columns = (0..<3).flatMap { part in heads.flatMap { h in (0..<d).map { part * a + h * d + $0 } } }
+            let newQKV = target.attn.qkv.weight
+            for i in 0..<c { for (k, column) in columns.enumerated() { newQKV.data[i * 3 * a2 + k] = qkv.data[i * 3 * a + column] } }
+            if let b = block.attn.qkv.bias, let nb = target.attn.qkv.bias { for (k, column) in columns.enumerated() { nb.data[k] = b.data[column] } }
+            // attn.c_proj (A, C) → (A', C): the kept heads' rows.
+            for (k, h) in heads.enumerated() {
+                (target.attn.projection.weight.data + k * d * c).update(from: proj.data + h * d * c, count: d * c)
+            }
+            // c_fc (C, M) → (C, M'), mlp.c_proj (M, C) → (M', C): the kept neurons' columns and rows.
+            let newFC = target.mlp.expand.weight
+            for i in 0..<c { for (k, j) in neurons.enumerated() { newFC.data[i * m + k] = fc.data[i * n + j] } }
+            if let b = block.mlp.expand.bias, let nb = target.mlp.expand.bias { for (k, j) in neurons.enumerated() { nb.data[k] = b.data[j] } }
+            for (k, j) in neurons.enumerated() {
+                (target.mlp.projection.weight.data + k * c).update(from: down.data + j * c, count: c)
+            }
+            for name in ["attn.c_attn.weight", "attn.c_attn.bias", "attn.c_proj.weight", "mlp.c_fc.weight", "mlp.c_fc.bias", "mlp.c_proj.weight"] {
+                sliced.insert(prefix + "." + name)
+            }
         }
-        return try MaskSet(tensors: tensors, masks: masks)
-    }
-
-    /// Removes heads and neurons in place by zeroing them (see the file's note): plans by score,
-    /// zeroes, and returns the plan and the masks (for fine-tuning with `MaskSet`).
-    /// - Throws: `CompressionError` for fractions outside (0, 1] or packed weights.
-    @discardableResult
-    public static func prune(_ model: GPT, keepHeads: Double = 1, keepNeurons: Double = 1) throws -> (plan: StructuredPruningPlan, masks: MaskSet) {
-        let plan = try plan(model, keepHeads: keepHeads, keepNeurons: keepNeurons)
-        let set = try maskSet(model, plan: plan)
-        set.applyToWeights()
-        return (plan, set)
-    }
-
-    /// A new GPT with the parameters of `model` whose MLPs keep only `plan`'s neurons (c_fc
-    /// (C, kept), mlp.c_proj (kept, C)): smaller and faster, the same logits as `model` pruned by
-    /// `plan`. Heads stay as they are in `model` (zero them first with `prune` or `maskSet`).
-    /// In-memory only: GPT-2's config has no MLP width, so it cannot be saved as a checkpoint.
-    /// - Throws: `CompressionError` when the plan does not fit or weights are packed.
-    public static func compactedCopy(of model: GPT, plan: StructuredPruningPlan) throws -> GPT {
-        _ = try maskSet(model, plan: plan)  // validates the plan against the model
-        let copy = try GPT(config: model.config, seed: 0)
-        for ((name, source), (copyName, target)) in zip(model.namedParameters(), copy.namedParameters()) {
-            guard name == copyName, source.shape == target.shape else {
-                throw CompressionError("compactedCopy: \(name) \(source.shape) does not match \(copyName) \(target.shape)")
+        let sources = Dictionary(model.namedParameters().map { ($0.name, $0.tensor) }, uniquingKeysWith: { a, _ in a })
+        for (name, target) in small.namedParameters() where !sliced.contains(name) {
+            guard let source = sources[name], source.shape == target.shape else {
+                throw CompressionError("structured pruning: \(name) \(target.shape) has no counterpart of that shape in the model")
             }
             target.data.update(from: source.data, count: source.count)
         }
-        let c = model.config.embeddingSize
-        var rng = RNG(seed: 0)
-        for (layer, (block, target)) in zip(model.transformer.h, copy.transformer.h).enumerated() {
-            let kept = plan.keptNeurons[layer], k = kept.count, n = 4 * c
-            let fc = try dense(block.mlp.expand, "transformer.h.\(layer).mlp.c_fc")
-            let down = try dense(block.mlp.projection, "transformer.h.\(layer).mlp.c_proj")
-            let expand = try Linear(inFeatures: c, outFeatures: k, std: 0, rng: &rng)
-            let projection = try Linear(inFeatures: k, outFeatures: c, std: 0, rng: &rng)
-            for i in 0..<c { for (jj, j) in kept.enumerated() { expand.weight.data[i * k + jj] = fc.data[i * n + j] } }
-            if let b = block.mlp.expand.bias, let nb = expand.bias { for (jj, j) in kept.enumerated() { nb.data[jj] = b.data[j] } }
-            for (jj, j) in kept.enumerated() { (projection.weight.data + jj * c).update(from: down.data + j * c, count: c) }
-            if let b = block.mlp.projection.bias, let nb = projection.bias { nb.data.update(from: b.data, count: c) }
-            target.mlp.expand = expand
-            target.mlp.projection = projection
-        }
-        if !model.isTraining { copy.eval() }
-        return copy
+        if !model.isTraining { small.eval() }
+        return small
+    }
+
+    /// Plans by score and compacts: the smaller model and the plan it came from. `model` is unchanged.
+    /// - Throws: `CompressionError` for fractions outside (0, 1] or packed weights.
+    public static func prune(_ model: GPT, keepHeads: Double = 1, keepNeurons: Double = 1) throws -> (plan: StructuredPruningPlan, model: GPT) {
+        let plan = try plan(model, keepHeads: keepHeads, keepNeurons: keepNeurons)
+        return (plan, try compact(model, plan: plan))
     }
 
     /// Indices of the max(1, round(fraction · n)) largest scores, ascending; ties keep the lower index.

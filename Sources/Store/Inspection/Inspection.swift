@@ -67,6 +67,21 @@ public enum Inspection {
         if let object = try JSONSerialization.jsonObject(with: config) as? [String: Any] {
             let keys = ["model_type", "n_layer", "n_head", "n_embd", "n_positions", "vocab_size", "layer_norm_epsilon"]
             lines.append("  " + keys.compactMap { key in object[key].map { "\(key) \($0)" } }.joined(separator: ", "))
+            // Structured pruning: the MLP width and the removed heads (HF's n_inner and pruned_heads).
+            let inner = (object["n_inner"] as? Int).map(String.init) ?? "null (4·n_embd)"
+            var structure = "  n_inner \(inner)"
+            if let pruned = object["pruned_heads"] as? [String: [Int]], !pruned.isEmpty {
+                let layers = pruned.keys.sorted { (Int($0) ?? 0) < (Int($1) ?? 0) }
+                structure += ", pruned_heads {" + layers.map { "\($0): \(pruned[$0]!.sorted())" }.joined(separator: ", ") + "}"
+                if let heads = object["n_head"] as? Int {
+                    structure += " (heads per layer: " + (0..<((object["n_layer"] as? Int) ?? 0)).map {
+                        String(heads - (pruned[String($0)]?.count ?? 0))
+                    }.joined(separator: ", ") + ")"
+                }
+            } else {
+                structure += ", pruned_heads none"
+            }
+            lines.append(structure)
         }
         let parameters = weights.entries.reduce(0) { $0 + $1.elementCount }
         let bytes = fileSize(directory.appendingPathComponent(Checkpoint.modelFileName))

@@ -57,19 +57,22 @@ struct Prune: ParsableCommand {
         (--scope layer) or under one global threshold (--scope global). --method nm: in every group of M \
         consecutive weights along the input dimension keep the N largest (2:4 by default). --method \
         structured: whole attention heads and MLP neurons ranked by L2 norm (--keep-heads, --keep-neurons \
-        are the fractions kept per layer); they are zeroed in place, so the model keeps its GPT-2 shape.
+        are the fractions kept per layer, the same neuron count in every layer) are removed: the output is a \
+        smaller dense model whose config.json says n_inner (the MLP width) and pruned_heads (per layer, the \
+        removed heads), Hugging Face's keys, so every command and transformers' GPT2LMHeadModel load it.
 
         --schedule gradual fine-tunes the model from a teacher's logit file while sparsity rises from --from \
         to --to along Zhu & Gupta's cubic schedule, with a pruning event every --every steps over --steps \
         events (then the rest of --finetune-steps at the final sparsity). Masks apply to weights and AdamW \
         moments after every step. The fine-tuning run is resumable (<out>-finetune).
 
-        The output stores pruned tensors as a bitmask + the kept values (DESIGN.md §6): the file shrinks with \
+        Unstructured and N:M outputs store pruned tensors as a bitmask + the kept values (DESIGN.md §6): the file shrinks with \
         sparsity. Loading packs layers of ≥ 85% sparsity as CSR for batch-1 inference (below that the dense kernel is faster).
 
         Examples:
           alambique prune checkpoints/<student> --sparsity 0.5
           alambique prune checkpoints/<student> --method nm --n 2 --m 4
+          alambique prune checkpoints/<student> --method structured --keep-heads 0.5 --keep-neurons 0.5
           alambique prune checkpoints/<student> --schedule gradual --from 0 --to 0.9 --steps 10 --every 50 \\
               --finetune-steps 600 --logits logits/<teacher>-train-top32-f16.h5
         """)
@@ -98,7 +101,7 @@ struct Prune: ParsableCommand {
     @Option(help: "Gradual: peak learning rate of the fine-tuning.") var lr: Float = 3e-4
     @Option(help: "Gradual: seed.") var seed: UInt64 = 1
     @Flag(help: "Gradual: continue an interrupted fine-tuning.") var resume = false
-    @Option(help: "Output checkpoint directory (default: checkpoints/<name>-s<percent> or -2of4 / -structured).") var out: String?
+    @Option(help: "Output checkpoint directory (default: checkpoints/<name>-s<percent>, -2of4, or for structured the new size and -heads<%>-mlp<%>).") var out: String?
 
     func validate() throws {
         guard ["unstructured", "nm", "structured"].contains(method) else {
@@ -121,15 +124,33 @@ struct Prune: ParsableCommand {
         let directory = URL(fileURLWithPath: checkpoint)
         let options = PrunableTensorOptions(includeEmbeddings: includeEmbeddings)
         if schedule == "gradual" { return try runGradual(directory, options: options) }
+        if method == "structured" { return try runStructured(directory) }
         let method: CheckpointCompression.PruningMethod = switch method {
         case "nm": .nOfM(n: n, m: m)
-        case "structured": .structured(keepHeads: keepHeads, keepNeurons: keepNeurons)
         default: .unstructured(sparsity: sparsity ?? 0, scope: PruningScope(rawValue: scope)!)
         }
         let (output, _, masks) = try CheckpointCompression.prune(directory, method: method, options: options,
                                                                  output: out.map { URL(fileURLWithPath: $0) })
         printSummary(masks, from: directory, to: output)
     }
+
+    private func runStructured(_ directory: URL) throws {
+        let result = try CheckpointCompression.pruneStructured(directory, keepHeads: keepHeads, keepNeurons: keepNeurons,
+                                                               output: out.map { URL(fileURLWithPath: $0) })
+        let config = result.config
+        print("| layer | heads kept | removed (original indices) | MLP neurons kept |")
+        print("|---:|---|---|---:|")
+        for layer in 0..<config.layers {
+            print("| \(layer) | \(config.headCount(inLayer: layer)) of \(config.heads) | \(config.prunedHeads[layer] ?? []) | \(config.mlpWidth) of \(result.plan.neurons) |")
+        }
+        let before = fileSize(directory.appendingPathComponent("model.safetensors"))
+        let after = fileSize(result.output.appendingPathComponent("model.safetensors"))
+        print(String(format: "parameters %d → %d (%.0f%%); model.safetensors %.2f MB → %.2f MB (%.0f%%) → %@",
+                     result.parametersBefore, result.parametersAfter, 100 * Double(result.parametersAfter) / Double(max(result.parametersBefore, 1)),
+                     Double(before) / 1e6, Double(after) / 1e6, 100 * Double(after) / Double(max(before, 1)), result.output.path))
+    }
+
+    private func fileSize(_ url: URL) -> Int { (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int) ?? 0 }
 
     private func runGradual(_ directory: URL, options: PrunableTensorOptions) throws {
         let dense = try CompressedCheckpoint.load(from: directory, packSparse: false)
