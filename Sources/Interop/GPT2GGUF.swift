@@ -138,7 +138,11 @@ public enum GPT2GGUF {
 
         let parameters = Dictionary(model.namedParameters().map { ($0.name, $0.tensor) }, uniquingKeysWith: { a, _ in a })
         let linears = Dictionary(CompressedCheckpoint.linearLayers(of: model).map { ($0.weightName, $0.linear) }, uniquingKeysWith: { a, _ in a })
-        let feedForward = model.transformer.h.first?.mlp.expand.outFeatures ?? 4 * config.embeddingSize
+        guard config.prunedHeads.isEmpty else {
+            let layers = config.prunedHeads.keys.sorted().map(String.init).joined(separator: ", ")
+            throw InteropError("\(loaded.info.name) has pruned attention heads (layers \(layers)); llama.cpp's gpt2 needs all n_head heads in every layer. Export the model before head pruning, or prune MLP neurons only (--keep-heads 1)")
+        }
+        let feedForward = config.mlpWidth
         var writer = GGUFWriter()
         writer.set("general.architecture", .string("gpt2"))
         writer.set("general.name", .string(loaded.info.name))
@@ -239,11 +243,11 @@ public enum GPT2GGUF {
     /// The ggml dimensions (innermost first) of parameter `hfName` for `config`: a Conv1D weight
     /// [in, out] keeps that order (it is stored transposed), everything else is reversed.
     static func expectedDimensions(_ hfName: String, _ config: GPTConfig) -> [Int] {
-        let c = config.embeddingSize
+        let c = config.embeddingSize, m = config.mlpWidth
         if hfName == "transformer.wte.weight" { return [c, config.vocabularySize] }
         if hfName == "transformer.wpe.weight" { return [c, config.contextLength] }
         let linear: [(String, [Int], Int)] = [("attn.c_attn", [c, 3 * c], 3 * c), ("attn.c_proj", [c, c], c),
-                                              ("mlp.c_fc", [c, 4 * c], 4 * c), ("mlp.c_proj", [4 * c, c], c)]
+                                              ("mlp.c_fc", [c, m], m), ("mlp.c_proj", [m, c], c)]
         for (part, weight, bias) in linear where hfName.hasSuffix(part + ".weight") || hfName.hasSuffix(part + ".bias") {
             return hfName.hasSuffix(".weight") ? weight : [bias]
         }
@@ -279,15 +283,13 @@ public enum GPT2GGUF {
         let feedForward = try integer("gpt2.feed_forward_length"), layers = try integer("gpt2.block_count")
         let heads = try integer("gpt2.attention.head_count")
         let epsilon = try file.required("gpt2.attention.layer_norm_epsilon", "a positive float") { $0.float.flatMap { $0 > 0 ? $0 : nil } }
-        guard feedForward == 4 * embedding else {
-            throw fail("gpt2.feed_forward_length is \(feedForward); this lab's GPT-2 has an MLP of 4 × embedding_length = \(4 * embedding)")
-        }
         guard let tokenEmbedding = file.tensor(named: "token_embd.weight") else { throw fail("no tensor \"token_embd.weight\"") }
         guard tokenEmbedding.dimensions.count == 2, tokenEmbedding.dimensions[0] == embedding else {
             throw fail("tensor \"token_embd.weight\" has dimensions \(tokenEmbedding.dimensions); expected [\(embedding), vocabulary size]")
         }
         let config = GPTConfig(vocabularySize: tokenEmbedding.dimensions[1], contextLength: context, layers: layers,
-                               heads: heads, embeddingSize: embedding, layerNormEpsilon: epsilon)
+                               heads: heads, embeddingSize: embedding, layerNormEpsilon: epsilon,
+                               innerSize: feedForward == 4 * embedding ? nil : feedForward)
         do { try config.validate() } catch { throw fail("the gpt2.* metadata do not form a valid model: \(error)") }
         guard embedding % heads == 0 else {
             throw fail("gpt2.embedding_length \(embedding) is not a multiple of gpt2.attention.head_count \(heads)")

@@ -170,11 +170,8 @@ import Tokenizers
             do { _ = try GPT2GGUF.load(GGUFFile(data: data, source: "bad.gguf")); return "no error" } catch { return "\(error)" }
         }
         #expect(importMessage(try Self.modifiedExport { $0.set("general.architecture", .string("llama")) }).contains("\"llama\""))
-        #expect(importMessage(try Self.modifiedExport { $0.set("gpt2.embedding_length", .uint32(64)) }).contains("feed_forward_length is 128"))
-        #expect(importMessage(try Self.modifiedExport {
-            $0.set("gpt2.embedding_length", .uint32(64))
-            $0.set("gpt2.feed_forward_length", .uint32(256))
-        }).contains("\"token_embd.weight\" has dimensions [32,"))
+        #expect(importMessage(try Self.modifiedExport { $0.set("gpt2.embedding_length", .uint32(64)) }).contains("\"token_embd.weight\" has dimensions [32,"))
+        #expect(importMessage(try Self.modifiedExport { $0.set("gpt2.feed_forward_length", .uint32(96)) }).contains("\"blk.0.ffn_up.weight\" has dimensions [32, 128]"))
         #expect(importMessage(try Self.modifiedExport { $0.set("gpt2.block_count", .uint32(3)) }).contains("no tensor \"blk.2."))
         #expect(importMessage(try Self.modifiedExport { $0.set("gpt2.attention.head_count", .string("2")) }).contains("gpt2.attention.head_count"))
         let wrongShape = try Self.modifiedExport { writer in
@@ -223,6 +220,31 @@ import Tokenizers
         }
         #expect(loaded + rejected == rounds)
         #expect(rejected > rounds / 4)
+    }
+
+    @Test("a structurally pruned model: a narrower MLP travels as feed_forward_length; pruned heads are refused")
+    func structured() throws {
+        var config = Self.config
+        config.innerSize = 64
+        let model = try GPT(config: config, seed: 5)
+        let url = Self.temporary("ckpt")
+        defer { try? FileManager.default.removeItem(at: url.deletingLastPathComponent()) }
+        try CompressedCheckpoint.save(model: model, tokenizer: CharTokenizer(corpus: Self.corpus),
+                                      info: CheckpointInfo(name: "narrow-F32", role: "student", corpus: "test"), to: url)
+        let (file, imported) = try Self.roundTrip(url, type: .q8_0)
+        defer { try? FileManager.default.removeItem(at: imported.deletingLastPathComponent()) }
+        #expect(file["gpt2.feed_forward_length"] == .uint32(64))
+        #expect(file.tensor(named: "blk.0.ffn_down.weight")?.dimensions == [64, 32])
+        #expect(try Checkpoint.readConfig(GPTConfig.self, from: imported).innerSize == 64)
+
+        config.innerSize = nil
+        config.prunedHeads = [1: [0]]
+        let headless = try GPT(config: config, seed: 5)
+        let url2 = Self.temporary("ckpt2")
+        defer { try? FileManager.default.removeItem(at: url2.deletingLastPathComponent()) }
+        try CompressedCheckpoint.save(model: headless, tokenizer: CharTokenizer(corpus: Self.corpus),
+                                      info: CheckpointInfo(name: "heads-F32", role: "student", corpus: "test"), to: url2)
+        #expect { try GPT2GGUF.export(CompressedCheckpoint.load(from: url2, packSparse: false), type: nil) } throws: { "\($0)".contains("pruned attention heads (layers 1)") }
     }
 
     @Test("the Modelfile points at the GGUF beside it and sets the context")
