@@ -230,7 +230,7 @@ struct ByteReader {
         let start = offset
         let value = try scalar(UInt64.self, what)
         guard value <= UInt64(remaining / max(minimumElementSize, 1)) else {
-            throw GGUFError(source: source, "\(what) is \(value) at byte \(start), more than the \(remaining) remaining bytes can hold")
+            throw GGUFError(source: source, "\(what) is \(value) at byte \(start), more than the \(remaining) remaining bytes can hold (truncated or corrupted file?)")
         }
         return Int(value)
     }

@@ -43,13 +43,14 @@ struct ExportGGUF: ParsableCommand {
     @Option(help: "Output .gguf file (default: beside the checkpoint, <name>.gguf).") var out: String?
     @Flag(help: "Replace an existing output file.") var force = false
 
-    func run() throws {
-        let requested = try type.map { raw -> GGUFExportType in
-            guard let type = GGUFExportType(rawValue: raw.lowercased()) else {
-                throw ValidationError("--type \(raw): expected one of \(GGUFExportType.allCases.map(\.rawValue).joined(separator: ", "))")
-            }
-            return type
+    func validate() throws {
+        if let type, GGUFExportType(rawValue: type.lowercased()) == nil {
+            throw ValidationError("--type \(type): expected one of \(GGUFExportType.allCases.map(\.rawValue).joined(separator: ", "))")
         }
+    }
+
+    func run() throws {
+        let requested = type.flatMap { GGUFExportType(rawValue: $0.lowercased()) }
         let directory = URL(fileURLWithPath: checkpoint)
         let start = Date()
         let loaded = try CompressedCheckpoint.load(from: directory, packSparse: false)
