@@ -106,11 +106,11 @@ interop: build
 	$(BIN) run $(DEMO_EXPERIMENT)
 	$(VENV)/bin/python scripts/check_notebook.py notebooks-export/shakespeare-quick.ipynb
 	# GGUF: llama.cpp loads every export type and computes our logits, for char, BPE and byte vocabularies.
-	$(VENV)/bin/python scripts/check_gguf.py $(BIN) runs/shakespeare-quick/distilled .build/interop/gguf-char
+	$(VENV)/bin/python scripts/check_gguf.py $(BIN) runs/shakespeare-quick/distilled .build/interop/gguf-char data/shakespeare/val.txt
 	$(BIN) train --preset student-tiny --tokenizer bpe-1024 --steps 60 --eval-every 60 --out .build/interop/gguf-bpe-student --force
-	$(VENV)/bin/python scripts/check_gguf.py $(BIN) .build/interop/gguf-bpe-student .build/interop/gguf-bpe
+	$(VENV)/bin/python scripts/check_gguf.py $(BIN) .build/interop/gguf-bpe-student .build/interop/gguf-bpe data/shakespeare/val.txt
 	$(BIN) train --preset student-tiny --tokenizer byte --steps 60 --eval-every 60 --out .build/interop/gguf-byte-student --force
-	$(VENV)/bin/python scripts/check_gguf.py $(BIN) .build/interop/gguf-byte-student .build/interop/gguf-byte
+	$(VENV)/bin/python scripts/check_gguf.py $(BIN) .build/interop/gguf-byte-student .build/interop/gguf-byte data/shakespeare/val.txt
 
 readme-table:
 	python3 scripts/readme_table.py reports/shakespeare-quick/report.md README.md

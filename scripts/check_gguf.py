@@ -11,13 +11,16 @@ Checks: F32 logits within 1e-3 (max abs) and the same 50 greedy tokens (hence th
 Q8_0/Q4_0/Q4_1 logits differ from ours on the same blocks by no more than our own quantization
 error, max |ours(type) - ours(F32)|; F16 within 1e-2 (llama.cpp also rounds the activations to
 half precision before an F16 product, an error of the same order as the weights' own rounding).
-Usage: python check_gguf.py ALAMBIQUE CHECKPOINT WORKDIR
+With TEXT (e.g. data/shakespeare/val.txt), llama.cpp must also tokenize that whole text, in chunks
+of 100 lines, to the ids `alambique tokenizer encode` gives.
+Usage: python check_gguf.py ALAMBIQUE CHECKPOINT WORKDIR [TEXT]
 """
 import json, os, subprocess, sys
 import numpy as np
 from llama_cpp import Llama
 
 alambique, checkpoint, work = sys.argv[1:4]
+text_file = sys.argv[4] if len(sys.argv) > 4 else None
 os.makedirs(work, exist_ok=True)
 PROMPT = "ROMEO:\nWhat ligh"          # 16 characters: 16 tokens for a char model
 NEW = 50
@@ -80,6 +83,22 @@ for t in ["f32", "f16", "q8_0", "q4_0", "q4_1"]:
             failures.append(f"f16: max |Δ logits| {delta:.2e} > 1e-2")
     elif delta > qerr:
         failures.append(f"{t}: llama.cpp differs from ours by {delta:.2e}, more than our quantization error {qerr:.2e}")
+if text_file:
+    # Tokenization of a whole text: ours (tokenizer encode, chunks of 100 lines) against llama.cpp's.
+    ids_path = os.path.join(work, "text.ids")
+    run("tokenizer", "encode", os.path.join(checkpoint, "tokenizer.json"), text_file, "--out", ids_path, "--lines-per-chunk", "100")
+    lines = open(ids_path).read().splitlines()
+    ours_chunks = [json.loads(line) for line in lines[1:]]
+    text = open(text_file, encoding="utf-8", newline="").read()
+    pieces = text.split("\n")
+    chunks = ["\n".join(pieces[i:i + 100]) + ("\n" if i + 100 < len(pieces) else "") for i in range(0, len(pieces), 100)]
+    chunks = [c for c in chunks if c]
+    llm = Llama(model_path=os.path.join(work, "model-f32.gguf"), n_ctx=256, verbose=False, vocab_only=True)
+    bad = [i for i, (c, o) in enumerate(zip(chunks, ours_chunks)) if llm.tokenize(c.encode(), add_bos=False, special=False) != o]
+    total = sum(len(o) for o in ours_chunks)
+    print(f"tokenization of {text_file}: {len(chunks)} chunks, {total:,} tokens, {len(chunks) - len(bad)} identical")
+    if len(chunks) != len(ours_chunks) or bad:
+        failures.append(f"tokenization differs from ours in {len(bad)} of {len(chunks)} chunks (first: {bad[:3]})")
 if failures:
     sys.exit("FAIL:\n" + "\n".join(failures))
 print("OK: llama.cpp loads every export type and computes our logits")
