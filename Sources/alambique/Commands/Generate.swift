@@ -1,5 +1,4 @@
 import ArgumentParser
-import Autodiff
 import Compress
 import Foundation
 import Models
@@ -59,7 +58,7 @@ struct Generate: ParsableCommand {
     @Option(help: "The text to continue.") var prompt = "\n"
     @Option(help: "Tokens to generate.") var maxNewTokens = 200
     @OptionGroup var sampling: SamplingFlags
-    @Option(help: "Also write a JSON file with the prompt's ids, the logits at every prompt position and the generated ids (to compare with another runtime).")
+    @Option(help: "Also write a JSON file with the prompt's ids, the logits at every prompt position (computed token by token, as decoding does) and the generated ids — to compare with another runtime.")
     var logitsOut: String?
 
     func validate() throws {
@@ -91,10 +90,10 @@ struct Generate: ParsableCommand {
         let seconds = Date().timeIntervalSince(generationStart)
         printError(String(format: "%d tokens in %.2fs (%.0f tokens/s)", ids.count, seconds, Double(ids.count) / seconds))
         if let logitsOut {
-            // The full forward over the prompt: logits at every position, [T, V].
-            let logits = try noGrad { try loaded.model(IndexTensor(shape: [1, promptIds.count], values: promptIds)) }.toArray()
-            let vocabulary = loaded.config.vocabularySize
-            let rows = (0..<promptIds.count).map { Array(logits[$0 * vocabulary ..< ($0 + 1) * vocabulary]) }
+            // The logits at every prompt position, one token at a time through the KV cache: the
+            // batch-1 kernels generation decodes with (for quantized weights: x quantized to int8 blocks).
+            let generator = loaded.model.makeGenerator()
+            let rows = try promptIds.map { Array(try generator.logits(forNext: $0)) }
             let document: [String: Any] = ["model": loaded.info.name, "prompt": prompt, "prompt_ids": promptIds.map(Int.init),
                                            "logits": rows, "generated_ids": ids.map(Int.init), "text": try loaded.tokenizer.decode(ids)]
             try AtomicFile.write(JSONSerialization.data(withJSONObject: document), to: URL(fileURLWithPath: logitsOut))
