@@ -156,8 +156,8 @@ public enum GPT2GGUF {
         writer.set("gpt2.attention.layer_norm_epsilon", .float32(config.layerNormEpsilon))
         for (key, value) in try GGUFTokenizer.metadata(for: loaded.tokenizer) { writer.set(key, value) }
         var info = loaded.info
-        info.format = type.label
-        info.name = CompressedCheckpoint.renamed(info.name, from: loaded.info.format, to: type.label)
+        info.format = exportedFormat(loaded.info.format, as: type)
+        info.name = CompressedCheckpoint.renamed(info.name, from: loaded.info.format, to: info.format)
         let infoJSON = try JSONEncoder().encode(info)
         writer.set(checkpointInfoKey, .string(String(decoding: infoJSON, as: UTF8.self)))
         writer.set("general.name", .string(info.name))
@@ -202,6 +202,13 @@ public enum GPT2GGUF {
             }
         }
         return (writer, type, notes)
+    }
+
+    /// The checkpoint's format label with its storage part replaced and any pruning part kept:
+    /// `F32-s90` as Q8_0 → `Q8_0-s90`, `Q4_0` as F16 → `F16`.
+    static func exportedFormat(_ format: String, as type: GGUFExportType) -> String {
+        let storage = ["INT8-ASYM", "INT8", "Q8_0", "Q4_0", "Q4_1", "F32", "F16"].first { format.hasPrefix($0) }
+        return type.label + (storage.map { String(format.dropFirst($0.count)) } ?? "")
     }
 
     private static func addFloatMatrix(_ writer: inout GGUFWriter, _ name: String, dimensions: [Int], rows: [Float],

@@ -247,6 +247,14 @@ import Tokenizers
         #expect { try GPT2GGUF.export(CompressedCheckpoint.load(from: url2, packSparse: false), type: nil) } throws: { "\($0)".contains("pruned attention heads (layers 1)") }
     }
 
+    @Test("exported names keep a pruned model's sparsity tag and replace the storage format")
+    func exportedNames() {
+        #expect(GPT2GGUF.exportedFormat("F32-s90", as: .q8_0) == "Q8_0-s90")
+        #expect(GPT2GGUF.exportedFormat("F32-heads50-mlp50", as: .f16) == "F16-heads50-mlp50")
+        #expect(GPT2GGUF.exportedFormat("INT8-ASYM", as: .f32) == "F32")
+        #expect(GPT2GGUF.exportedFormat("Q4_0", as: .q4_0) == "Q4_0")
+    }
+
     @Test("the Modelfile points at the GGUF beside it and sets the context")
     func modelfile() {
         let text = GPT2GGUF.modelfile(ggufFileName: "m.gguf", contextLength: 128)
