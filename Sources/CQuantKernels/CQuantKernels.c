@@ -1,0 +1,306 @@
+// See include/CQuantKernels.h. Algorithm after ggml's ggml_vec_dot_q{8_0,4_0,4_1}_q8_{0,1}
+// (AVX2: `pmaddubsw` multiplies unsigned by signed bytes into int16 pairs, `pmaddwd` by ones
+// widens them to int32; signed·signed uses the sign trick |w|·(x·sign w)); our own code.
+
+#include "CQuantKernels.h"
+
+#include <math.h>
+#include <string.h>
+
+// MARK: - Portable code
+
+/// IEEE fp16 (little-endian bits) → float, exact, without F16C.
+static inline float cqk_half_to_float(const uint8_t *p) {
+    const uint32_t h = (uint32_t)p[0] | ((uint32_t)p[1] << 8);
+    const uint32_t sign = (h & 0x8000u) << 16, exponent = (h >> 10) & 0x1Fu, mantissa = h & 0x3FFu;
+    uint32_t bits;
+    if (exponent == 0x1F) {
+        bits = sign | 0x7F800000u | (mantissa << 13);            // inf, NaN
+    } else if (exponent != 0) {
+        bits = sign | ((exponent + 112) << 23) | (mantissa << 13);  // normal: rebias 15 → 127
+    } else if (mantissa == 0) {
+        bits = sign;                                              // ±0
+    } else {                                                      // subnormal: m · 2^−24, exact
+        float value = (float)mantissa * (1.0f / 16777216.0f);
+        memcpy(&bits, &value, 4);
+        bits |= sign;
+    }
+    float result;
+    memcpy(&result, &bits, 4);
+    return result;
+}
+
+static void quantize_portable(const float *x, int n, int8_t *q, float *d, float *s) {
+    for (int b = 0; b < n / 32; b++) {
+        const float *xb = x + 32 * b;
+        float amax = 0;
+        for (int j = 0; j < 32; j++) { const float a = fabsf(xb[j]); amax = a > amax ? a : amax; }
+        const float scale = amax / 127.f, inverse = amax != 0.f ? 127.f / amax : 0.f;
+        int sum = 0;
+        for (int j = 0; j < 32; j++) {
+            const int v = (int)nearbyintf(xb[j] * inverse);  // nearest-even, as vroundps
+            q[32 * b + j] = (int8_t)v;
+            sum += v;
+        }
+        d[b] = scale;
+        s[b] = scale * (float)sum;
+    }
+}
+
+static float row_q8_0_portable(const uint8_t *w, int blocks, const int8_t *xq, const float *xd) {
+    float acc = 0;
+    for (int b = 0; b < blocks; b++, w += 34) {
+        const int8_t *qw = (const int8_t *)(w + 2), *qx = xq + 32 * b;
+        int sum = 0;
+        for (int j = 0; j < 32; j++) sum += qw[j] * qx[j];
+        acc += (float)sum * (cqk_half_to_float(w) * xd[b]);
+    }
+    return acc;
+}
+
+static float row_q4_portable(const uint8_t *w, int blocks, const int8_t *xq, const float *xd,
+                             const float *xs, int offset) {
+    float acc = 0, m = 0;
+    const int header = offset ? 4 : 2, bias = offset ? 0 : 8;
+    for (int b = 0; b < blocks; b++, w += header + 16) {
+        const uint8_t *nibbles = w + header;
+        const int8_t *qx = xq + 32 * b;
+        int sum = 0;
+        for (int j = 0; j < 16; j++) {
+            sum += ((nibbles[j] & 0x0F) - bias) * qx[j];
+            sum += ((nibbles[j] >> 4) - bias) * qx[j + 16];
+        }
+        acc += (float)sum * (cqk_half_to_float(w) * xd[b]);
+        if (offset) m += cqk_half_to_float(w + 2) * xs[b] * 1.001f;
+    }
+    return acc + m;
+}
+
+static float row_int8_portable(const int8_t *w, int blocks, const int8_t *xq, const float *xd) {
+    float acc = 0;
+    for (int b = 0; b < blocks; b++) {
+        int sum = 0;
+        for (int j = 0; j < 32; j++) sum += w[32 * b + j] * xq[32 * b + j];
+        acc += (float)sum * xd[b];
+    }
+    return acc;
+}
+
+// MARK: - AVX2
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define CQK_HAVE_AVX2_CODE 1
+#define CQK_AVX2 __attribute__((target("avx2,fma,f16c")))
+#define CQK_NEAREST (_MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)  // ties to even
+
+CQK_AVX2 static inline float hsum8(__m256 v) {
+    __m128 r = _mm_add_ps(_mm256_extractf128_ps(v, 1), _mm256_castps256_ps128(v));
+    r = _mm_add_ps(r, _mm_movehl_ps(r, r));
+    r = _mm_add_ss(r, _mm_movehdup_ps(r));
+    return _mm_cvtss_f32(r);
+}
+
+CQK_AVX2 static inline int hsum8i(__m256i v) {
+    __m128i r = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    r = _mm_add_epi32(r, _mm_unpackhi_epi64(r, r));
+    r = _mm_add_epi32(r, _mm_shuffle_epi32(r, _MM_SHUFFLE(2, 3, 0, 1)));
+    return _mm_cvtsi128_si32(r);
+}
+
+CQK_AVX2 static inline float half_f16c(const uint8_t *p) {
+    uint16_t h;
+    memcpy(&h, p, 2);
+    return _cvtsh_ss(h);
+}
+
+/// Σ u·s over 32 (unsigned byte, signed byte) pairs, in 8 float lanes (each the exact int32 sum of 4 products).
+CQK_AVX2 static inline __m256 dot_us8(__m256i u, __m256i s) {
+    const __m256i pairs = _mm256_maddubs_epi16(u, s);
+    return _mm256_cvtepi32_ps(_mm256_madd_epi16(pairs, _mm256_set1_epi16(1)));
+}
+
+/// Σ a·b over 32 signed byte pairs, as |a| · (b with a's sign); b must not hold −128 (a may:
+/// its |a| is read as the unsigned 128, and 2·128·127 still fits pmaddubsw's int16).
+CQK_AVX2 static inline __m256 dot_ss8(__m256i a, __m256i b) {
+    return dot_us8(_mm256_sign_epi8(a, a), _mm256_sign_epi8(b, a));
+}
+
+/// The 32 nibbles of 16 bytes: bytes 0–15 the low nibbles, 16–31 the high ones (ggml's order).
+CQK_AVX2 static inline __m256i nibbles32(const uint8_t *p) {
+    const __m128i bytes = _mm_loadu_si128((const __m128i *)p);
+    const __m256i both = _mm256_inserti128_si256(_mm256_castsi128_si256(bytes), _mm_srli_epi16(bytes, 4), 1);
+    return _mm256_and_si256(both, _mm256_set1_epi8(0x0F));
+}
+
+CQK_AVX2 static void quantize_avx2(const float *x, int n, int8_t *q, float *d, float *s) {
+    const __m256 sign = _mm256_set1_ps(-0.0f);
+    for (int b = 0; b < n / 32; b++) {
+        const float *xb = x + 32 * b;
+        __m256 v0 = _mm256_loadu_ps(xb), v1 = _mm256_loadu_ps(xb + 8);
+        __m256 v2 = _mm256_loadu_ps(xb + 16), v3 = _mm256_loadu_ps(xb + 24);
+        __m256 m = _mm256_max_ps(_mm256_max_ps(_mm256_andnot_ps(sign, v0), _mm256_andnot_ps(sign, v1)),
+                                 _mm256_max_ps(_mm256_andnot_ps(sign, v2), _mm256_andnot_ps(sign, v3)));
+        __m128 m4 = _mm_max_ps(_mm256_extractf128_ps(m, 1), _mm256_castps256_ps128(m));
+        m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+        m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
+        const float amax = _mm_cvtss_f32(m4);
+        const float scale = amax / 127.f, inverse = amax != 0.f ? 127.f / amax : 0.f;
+        const __m256 mul = _mm256_set1_ps(inverse);
+        __m256i i0 = _mm256_cvtps_epi32(_mm256_round_ps(_mm256_mul_ps(v0, mul), CQK_NEAREST));
+        __m256i i1 = _mm256_cvtps_epi32(_mm256_round_ps(_mm256_mul_ps(v1, mul), CQK_NEAREST));
+        __m256i i2 = _mm256_cvtps_epi32(_mm256_round_ps(_mm256_mul_ps(v2, mul), CQK_NEAREST));
+        __m256i i3 = _mm256_cvtps_epi32(_mm256_round_ps(_mm256_mul_ps(v3, mul), CQK_NEAREST));
+        const int sum = hsum8i(_mm256_add_epi32(_mm256_add_epi32(i0, i1), _mm256_add_epi32(i2, i3)));
+        // int32 → int16 → int8 packs work per 128-bit half; the permute restores element order.
+        const __m256i packed = _mm256_packs_epi16(_mm256_packs_epi32(i0, i1), _mm256_packs_epi32(i2, i3));
+        const __m256i ordered = _mm256_permutevar8x32_epi32(packed, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+        _mm256_storeu_si256((__m256i *)(q + 32 * b), ordered);
+        d[b] = scale;
+        s[b] = scale * (float)sum;
+    }
+}
+
+// Each row kernel runs two blocks per iteration into two accumulators (the FMA chain would
+// otherwise serialize blocks), then the odd block.
+
+CQK_AVX2 static float row_q8_0_avx2(const uint8_t *w, int blocks, const int8_t *xq, const float *xd) {
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+    int b = 0;
+    for (; b + 1 < blocks; b += 2, w += 68) {
+        const __m256 p0 = dot_ss8(_mm256_loadu_si256((const __m256i *)(w + 2)),
+                                  _mm256_loadu_si256((const __m256i *)(xq + 32 * b)));
+        const __m256 p1 = dot_ss8(_mm256_loadu_si256((const __m256i *)(w + 36)),
+                                  _mm256_loadu_si256((const __m256i *)(xq + 32 * b + 32)));
+        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(half_f16c(w) * xd[b]), p0, acc0);
+        acc1 = _mm256_fmadd_ps(_mm256_set1_ps(half_f16c(w + 34) * xd[b + 1]), p1, acc1);
+    }
+    if (b < blocks) {
+        const __m256 p0 = dot_ss8(_mm256_loadu_si256((const __m256i *)(w + 2)),
+                                  _mm256_loadu_si256((const __m256i *)(xq + 32 * b)));
+        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(half_f16c(w) * xd[b]), p0, acc0);
+    }
+    return hsum8(_mm256_add_ps(acc0, acc1));
+}
+
+CQK_AVX2 static float row_q4_0_avx2(const uint8_t *w, int blocks, const int8_t *xq, const float *xd) {
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+    const __m256i eight = _mm256_set1_epi8(7);
+    int b = 0;
+    for (; b + 1 < blocks; b += 2, w += 36) {
+        const __m256 p0 = dot_ss8(_mm256_sub_epi8(nibbles32(w + 2), eight),
+                                  _mm256_loadu_si256((const __m256i *)(xq + 32 * b)));
+        const __m256 p1 = dot_ss8(_mm256_sub_epi8(nibbles32(w + 20), eight),
+                                  _mm256_loadu_si256((const __m256i *)(xq + 32 * b + 32)));
+        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(half_f16c(w) * xd[b]), p0, acc0);
+        acc1 = _mm256_fmadd_ps(_mm256_set1_ps(half_f16c(w + 18) * xd[b + 1]), p1, acc1);
+    }
+    if (b < blocks) {
+        const __m256 p0 = dot_ss8(_mm256_sub_epi8(nibbles32(w + 2), eight),
+                                  _mm256_loadu_si256((const __m256i *)(xq + 32 * b)));
+        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(half_f16c(w) * xd[b]), p0, acc0);
+    }
+    return hsum8(_mm256_add_ps(acc0, acc1));
+}
+
+CQK_AVX2 static float row_q4_1_avx2(const uint8_t *w, int blocks, const int8_t *xq, const float *xd, const float *xs) {
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+    float m = 0;
+    int b = 0;
+    for (; b + 1 < blocks; b += 2, w += 40) {
+        const __m256 p0 = dot_us8(nibbles32(w + 4), _mm256_loadu_si256((const __m256i *)(xq + 32 * b)));
+        const __m256 p1 = dot_us8(nibbles32(w + 24), _mm256_loadu_si256((const __m256i *)(xq + 32 * b + 32)));
+        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(half_f16c(w) * xd[b]), p0, acc0);
+        acc1 = _mm256_fmadd_ps(_mm256_set1_ps(half_f16c(w + 20) * xd[b + 1]), p1, acc1);
+        m += half_f16c(w + 2) * xs[b] + half_f16c(w + 22) * xs[b + 1];
+    }
+    if (b < blocks) {
+        const __m256 p0 = dot_us8(nibbles32(w + 4), _mm256_loadu_si256((const __m256i *)(xq + 32 * b)));
+        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(half_f16c(w) * xd[b]), p0, acc0);
+        m += half_f16c(w + 2) * xs[b];
+    }
+    return hsum8(_mm256_add_ps(acc0, acc1)) + m;
+}
+
+CQK_AVX2 static float row_int8_avx2(const int8_t *w, int blocks, const int8_t *xq, const float *xd) {
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+    int b = 0;
+    for (; b + 1 < blocks; b += 2) {
+        const __m256 p0 = dot_ss8(_mm256_loadu_si256((const __m256i *)(w + 32 * b)),
+                                  _mm256_loadu_si256((const __m256i *)(xq + 32 * b)));
+        const __m256 p1 = dot_ss8(_mm256_loadu_si256((const __m256i *)(w + 32 * b + 32)),
+                                  _mm256_loadu_si256((const __m256i *)(xq + 32 * b + 32)));
+        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(xd[b]), p0, acc0);
+        acc1 = _mm256_fmadd_ps(_mm256_set1_ps(xd[b + 1]), p1, acc1);
+    }
+    if (b < blocks) {
+        const __m256 p0 = dot_ss8(_mm256_loadu_si256((const __m256i *)(w + 32 * b)),
+                                  _mm256_loadu_si256((const __m256i *)(xq + 32 * b)));
+        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(xd[b]), p0, acc0);
+    }
+    return hsum8(_mm256_add_ps(acc0, acc1));
+}
+
+CQK_AVX2 static void rows_avx2(int format, const uint8_t *w, size_t row_bytes, int rows, int blocks,
+                               const int8_t *xq, const float *xd, const float *xs, float x_sum,
+                               const float *row_scale, const float *row_zero_point, float *y, int accumulate) {
+    for (int r = 0; r < rows; r++, w += row_bytes) {
+        float v;
+        switch (format) {
+        case CQK_FORMAT_Q8_0: v = row_q8_0_avx2(w, blocks, xq, xd); break;
+        case CQK_FORMAT_Q4_0: v = row_q4_0_avx2(w, blocks, xq, xd); break;
+        case CQK_FORMAT_Q4_1: v = row_q4_1_avx2(w, blocks, xq, xd, xs); break;
+        default: v = row_scale[r] * (row_int8_avx2((const int8_t *)w, blocks, xq, xd) - row_zero_point[r] * x_sum); break;
+        }
+        y[r] = accumulate ? y[r] + v : v;
+    }
+}
+#endif
+
+// MARK: - Entry points
+
+int cqk_has_avx2(void) {
+#if defined(CQK_HAVE_AVX2_CODE) && (defined(__clang__) || defined(__GNUC__))
+    static int cached = -1;
+    if (cached < 0) {
+        __builtin_cpu_init();
+        cached = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+    }
+    return cached;
+#else
+    return 0;
+#endif
+}
+
+void cqk_quantize_activations(const float *x, int n, int8_t *q, float *d, float *s, int path) {
+#ifdef CQK_HAVE_AVX2_CODE
+    if (path == CQK_PATH_BEST && cqk_has_avx2()) { quantize_avx2(x, n, q, d, s); return; }
+#endif
+    quantize_portable(x, n, q, d, s);
+}
+
+void cqk_rows(int format, const void *weights, size_t row_bytes, int rows, int columns,
+              const int8_t *xq, const float *xd, const float *xs,
+              const float *row_scale, const float *row_zero_point,
+              float *y, int accumulate, int path) {
+    const int blocks = columns / 32;
+    const uint8_t *w = (const uint8_t *)weights;
+    float x_sum = 0;  // Σ x̂, for the int8 zero point
+    if (format == CQK_FORMAT_INT8) for (int b = 0; b < blocks; b++) x_sum += xs[b];
+#ifdef CQK_HAVE_AVX2_CODE
+    if (path == CQK_PATH_BEST && cqk_has_avx2()) {
+        rows_avx2(format, w, row_bytes, rows, blocks, xq, xd, xs, x_sum, row_scale, row_zero_point, y, accumulate);
+        return;
+    }
+#endif
+    for (int r = 0; r < rows; r++, w += row_bytes) {
+        float v;
+        switch (format) {
+        case CQK_FORMAT_Q8_0: v = row_q8_0_portable(w, blocks, xq, xd); break;
+        case CQK_FORMAT_Q4_0: v = row_q4_portable(w, blocks, xq, xd, xs, 0); break;
+        case CQK_FORMAT_Q4_1: v = row_q4_portable(w, blocks, xq, xd, xs, 1); break;
+        default: v = row_scale[r] * (row_int8_portable((const int8_t *)w, blocks, xq, xd) - row_zero_point[r] * x_sum); break;
+        }
+        y[r] = accumulate ? y[r] + v : v;
+    }
+}
