@@ -71,7 +71,7 @@ static float row_q4_portable(const uint8_t *w, int blocks, const int8_t *xq, con
             sum += ((nibbles[j] >> 4) - bias) * qx[j + 16];
         }
         acc += (float)sum * (cqk_half_to_float(w) * xd[b]);
-        if (offset) m += cqk_half_to_float(w + 2) * xs[b] * 1.001f;
+        if (offset) m += cqk_half_to_float(w + 2) * xs[b];
     }
     return acc + m;
 }
@@ -183,24 +183,26 @@ CQK_AVX2 static float row_q8_0_avx2(const uint8_t *w, int blocks, const int8_t *
     return hsum8(_mm256_add_ps(acc0, acc1));
 }
 
-CQK_AVX2 static float row_q4_0_avx2(const uint8_t *w, int blocks, const int8_t *xq, const float *xd) {
+CQK_AVX2 static float row_q4_0_avx2(const uint8_t *w, int blocks, const int8_t *xq, const float *xd, const float *xs) {
+    // (q − 8)·d = q·d + m with m = −8d: unsigned nibbles straight into pmaddubsw, −8·Σ d_w·s_x after.
     __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
-    const __m256i eight = _mm256_set1_epi8(7);
+    float m = 0;
     int b = 0;
     for (; b + 1 < blocks; b += 2, w += 36) {
-        const __m256 p0 = dot_ss8(_mm256_sub_epi8(nibbles32(w + 2), eight),
-                                  _mm256_loadu_si256((const __m256i *)(xq + 32 * b)));
-        const __m256 p1 = dot_ss8(_mm256_sub_epi8(nibbles32(w + 20), eight),
-                                  _mm256_loadu_si256((const __m256i *)(xq + 32 * b + 32)));
-        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(half_f16c(w) * xd[b]), p0, acc0);
-        acc1 = _mm256_fmadd_ps(_mm256_set1_ps(half_f16c(w + 18) * xd[b + 1]), p1, acc1);
+        const float d0 = half_f16c(w), d1 = half_f16c(w + 18);
+        const __m256 p0 = dot_us8(nibbles32(w + 2), _mm256_loadu_si256((const __m256i *)(xq + 32 * b)));
+        const __m256 p1 = dot_us8(nibbles32(w + 20), _mm256_loadu_si256((const __m256i *)(xq + 32 * b + 32)));
+        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(d0 * xd[b]), p0, acc0);
+        acc1 = _mm256_fmadd_ps(_mm256_set1_ps(d1 * xd[b + 1]), p1, acc1);
+        m += d0 * xs[b] + d1 * xs[b + 1];
     }
     if (b < blocks) {
-        const __m256 p0 = dot_ss8(_mm256_sub_epi8(nibbles32(w + 2), eight),
-                                  _mm256_loadu_si256((const __m256i *)(xq + 32 * b)));
-        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(half_f16c(w) * xd[b]), p0, acc0);
+        const float d0 = half_f16c(w);
+        const __m256 p0 = dot_us8(nibbles32(w + 2), _mm256_loadu_si256((const __m256i *)(xq + 32 * b)));
+        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(d0 * xd[b]), p0, acc0);
+        m += d0 * xs[b];
     }
-    return hsum8(_mm256_add_ps(acc0, acc1));
+    return hsum8(_mm256_add_ps(acc0, acc1)) - 8 * m;
 }
 
 CQK_AVX2 static float row_q4_1_avx2(const uint8_t *w, int blocks, const int8_t *xq, const float *xd, const float *xs) {
@@ -241,14 +243,95 @@ CQK_AVX2 static float row_int8_avx2(const int8_t *w, int blocks, const int8_t *x
     return hsum8(_mm256_add_ps(acc0, acc1));
 }
 
+/// Eight rows' int32 vectors (each 8 partial sums of one row) → one vector of the 8 row totals.
+CQK_AVX2 static inline __m256i hsum8x8(__m256i v0, __m256i v1, __m256i v2, __m256i v3,
+                                       __m256i v4, __m256i v5, __m256i v6, __m256i v7) {
+    const __m256i h01 = _mm256_hadd_epi32(v0, v1), h23 = _mm256_hadd_epi32(v2, v3);
+    const __m256i h45 = _mm256_hadd_epi32(v4, v5), h67 = _mm256_hadd_epi32(v6, v7);
+    const __m256i h0123 = _mm256_hadd_epi32(h01, h23), h4567 = _mm256_hadd_epi32(h45, h67);
+    // h0123 = [r0 r1 r2 r3 (low 128-bit half's sums) | r0 r1 r2 r3 (high half's)], same for 4–7.
+    return _mm256_add_epi32(_mm256_permute2x128_si256(h0123, h4567, 0x20),
+                            _mm256_permute2x128_si256(h0123, h4567, 0x31));
+}
+
+/// The fp16 at byte `offset` of each of 8 rows `stride` apart, as 8 floats.
+CQK_AVX2 static inline __m256 halves8(const uint8_t *p, size_t stride) {
+    uint16_t h[8];
+    for (int i = 0; i < 8; i++) memcpy(&h[i], p + i * stride, 2);
+    return _mm256_cvtph_ps(_mm_setr_epi16((short)h[0], (short)h[1], (short)h[2], (short)h[3],
+                                          (short)h[4], (short)h[5], (short)h[6], (short)h[7]));
+}
+
+/// Σ over the block of one row's quants × x̂'s quants, in 8 int32 lanes.
+CQK_AVX2 static inline __m256i block_dot(int format, const uint8_t *block, __m256i x) {
+    const __m256i ones = _mm256_set1_epi16(1);
+    switch (format) {
+    case CQK_FORMAT_Q8_0: {
+        const __m256i w = _mm256_loadu_si256((const __m256i *)(block + 2));
+        return _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_sign_epi8(w, w), _mm256_sign_epi8(x, w)), ones);
+    }
+    case CQK_FORMAT_Q4_0: return _mm256_madd_epi16(_mm256_maddubs_epi16(nibbles32(block + 2), x), ones);
+    case CQK_FORMAT_Q4_1: return _mm256_madd_epi16(_mm256_maddubs_epi16(nibbles32(block + 4), x), ones);
+    default: {
+        const __m256i w = _mm256_loadu_si256((const __m256i *)block);
+        return _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_sign_epi8(w, w), _mm256_sign_epi8(x, w)), ones);
+    }
+    }
+}
+
+/// Eight rows at once (x loaded once per block; one horizontal reduction for all eight).
+CQK_AVX2 static inline __attribute__((always_inline)) void rows8_avx2(
+        int format, const uint8_t *w, size_t rs, int blocks, int block_bytes,
+        const int8_t *xq, const float *xd, const float *xs, float x_sum,
+        const float *row_scale, const float *row_zero_point, float *y, int accumulate) {
+    __m256 acc = _mm256_setzero_ps(), macc = _mm256_setzero_ps();
+    for (int b = 0; b < blocks; b++) {
+        const uint8_t *p = w + (size_t)b * block_bytes;
+        const __m256i x = _mm256_loadu_si256((const __m256i *)(xq + 32 * b));
+        const __m256i sums = hsum8x8(block_dot(format, p, x), block_dot(format, p + rs, x),
+                                     block_dot(format, p + 2 * rs, x), block_dot(format, p + 3 * rs, x),
+                                     block_dot(format, p + 4 * rs, x), block_dot(format, p + 5 * rs, x),
+                                     block_dot(format, p + 6 * rs, x), block_dot(format, p + 7 * rs, x));
+        if (format == CQK_FORMAT_INT8) {
+            acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums), _mm256_set1_ps(xd[b]), acc);
+        } else {
+            const __m256 d = halves8(p, rs);
+            acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums), _mm256_mul_ps(d, _mm256_set1_ps(xd[b])), acc);
+            if (format == CQK_FORMAT_Q4_0) macc = _mm256_fmadd_ps(d, _mm256_set1_ps(xs[b]), macc);
+            if (format == CQK_FORMAT_Q4_1) macc = _mm256_fmadd_ps(halves8(p + 2, rs), _mm256_set1_ps(xs[b]), macc);
+        }
+    }
+    __m256 v;
+    switch (format) {
+    case CQK_FORMAT_Q4_0: v = _mm256_fnmadd_ps(_mm256_set1_ps(8.f), macc, acc); break;
+    case CQK_FORMAT_Q4_1: v = _mm256_add_ps(acc, macc); break;
+    case CQK_FORMAT_INT8:
+        v = _mm256_mul_ps(_mm256_loadu_ps(row_scale),
+                          _mm256_fnmadd_ps(_mm256_loadu_ps(row_zero_point), _mm256_set1_ps(x_sum), acc));
+        break;
+    default: v = acc; break;
+    }
+    if (accumulate) v = _mm256_add_ps(v, _mm256_loadu_ps(y));
+    _mm256_storeu_ps(y, v);
+}
+
 CQK_AVX2 static void rows_avx2(int format, const uint8_t *w, size_t row_bytes, int rows, int blocks,
                                const int8_t *xq, const float *xd, const float *xs, float x_sum,
                                const float *row_scale, const float *row_zero_point, float *y, int accumulate) {
-    for (int r = 0; r < rows; r++, w += row_bytes) {
+    int r = 0;
+    for (; r + 8 <= rows; r += 8, w += 8 * row_bytes) {
+        switch (format) {
+        case CQK_FORMAT_Q8_0: rows8_avx2(CQK_FORMAT_Q8_0, w, row_bytes, blocks, 34, xq, xd, xs, x_sum, 0, 0, y + r, accumulate); break;
+        case CQK_FORMAT_Q4_0: rows8_avx2(CQK_FORMAT_Q4_0, w, row_bytes, blocks, 18, xq, xd, xs, x_sum, 0, 0, y + r, accumulate); break;
+        case CQK_FORMAT_Q4_1: rows8_avx2(CQK_FORMAT_Q4_1, w, row_bytes, blocks, 20, xq, xd, xs, x_sum, 0, 0, y + r, accumulate); break;
+        default: rows8_avx2(CQK_FORMAT_INT8, w, row_bytes, blocks, 32, xq, xd, xs, x_sum, row_scale + r, row_zero_point + r, y + r, accumulate); break;
+        }
+    }
+    for (; r < rows; r++, w += row_bytes) {
         float v;
         switch (format) {
         case CQK_FORMAT_Q8_0: v = row_q8_0_avx2(w, blocks, xq, xd); break;
-        case CQK_FORMAT_Q4_0: v = row_q4_0_avx2(w, blocks, xq, xd); break;
+        case CQK_FORMAT_Q4_0: v = row_q4_0_avx2(w, blocks, xq, xd, xs); break;
         case CQK_FORMAT_Q4_1: v = row_q4_1_avx2(w, blocks, xq, xd, xs); break;
         default: v = row_scale[r] * (row_int8_avx2((const int8_t *)w, blocks, xq, xd) - row_zero_point[r] * x_sum); break;
         }

@@ -14,10 +14,10 @@ import Testing
 ///    nearest gives |x̂_c − x_c| ≤ d_b/2 = amax_b/254 for c in block b (×(1 + 1e-4) for the float32
 ///    product x·(127/amax) being rounded), plus 1e-5·Σ|ŵ·x| for float32 accumulation.
 @Suite("Integer kernels") struct QuantizationIntegerKernelTests {
-    /// Odd row counts (thread ranges of uneven length); 1 block (32), 2 (64), an odd count (96: the
-    /// two-block unroll's tail), 128 blocks (4096); 131×512 and 17×4096 have ≥ 2^16 weights, so
-    /// they run split over threads.
-    static let shapes: [(rows: Int, columns: Int)] = [(1, 32), (3, 64), (7, 96), (5, 4096), (131, 512), (17, 4096)]
+    /// Rows: fewer than 8 (only the one-row kernel), 8 and 24 (only eight-row groups), 17 and 131
+    /// (groups plus a remainder; both have ≥ 2^16 weights, so they are split over threads too).
+    /// Columns: 1 block (32), 2 (64), an odd count (96: the two-block unroll's tail), 128 (4096).
+    static let shapes: [(rows: Int, columns: Int)] = [(1, 32), (3, 64), (7, 96), (8, 96), (24, 32), (5, 4096), (131, 512), (17, 4096)]
 
     /// x with a zero block (amax 0), a block whose amax is hit exactly, and a wide range.
     static func activations(_ columns: Int, _ random: inout QuantizationTestRandom) -> [Float] {
