@@ -7,8 +7,9 @@ import Testing
 ///
 /// 1. Against a Swift reference doing the same activation quantization (amax/127 per block of 32,
 ///    q = nearest-even(x·127/amax)) and the product Σ_b d_w·d_x·Σ q_w·q_x (+ m·s for Q4_1, − zp·Σs
-///    for int8 asymmetric) in Double: within 1e-5 of the sum of the terms' magnitudes (the two
-///    differ only in float32 rounding of the block scales and of the accumulation).
+///    for int8 asymmetric) in Double: within 1e-5 of Σ|d_w·d_x·q_w·q_x| (+ |m·s|, |zp·s|), the scale
+///    of float32 rounding errors (the kernel's block sums are exact int32, but the AVX2 path turns
+///    8-lane partial sums to float before adding them, so lanes that cancel round individually).
 /// 2. Against Ŵ·x with x in float (the dequantized product, what the float kernels computed): the
 ///    kernel computes Ŵ·x̂, so |y − Ŵ·x| = |Ŵ·(x̂ − x)| ≤ Σ_c |ŵ_c|·|x̂_c − x_c|, and rounding to
 ///    nearest gives |x̂_c − x_c| ≤ d_b/2 = amax_b/254 for c in block b (×(1 + 1e-4) for the float32
@@ -42,7 +43,7 @@ import Testing
         return (quants, scales, sums)
     }
 
-    /// Σ_b d_w·d_x·Σ q_w·q_x (+ m·s, − zp·Σs) per row in Double, with the magnitude of its terms.
+    /// Σ_b d_w·d_x·Σ q_w·q_x (+ m·s, − zp·Σs) per row in Double, with Σ of its products' magnitudes.
     static func referenceProduct(_ matrix: QuantizedMatrix, _ x: [Float]) -> (values: [Double], magnitudes: [Double]) {
         let (qx, dx, sx) = referenceQuantize(x)
         let bytes = blockBytesOrQuants(matrix)
@@ -54,7 +55,7 @@ import Testing
                 for b in 0..<blocks {
                     let block = Array(bytes[(r * blocks + b) * perBlock ..< (r * blocks + b + 1) * perBlock])
                     let dw = Double(half(block, 0))
-                    var isum = 0
+                    var isum = 0, absoluteSum = 0
                     for j in 0..<32 {
                         let qw: Int
                         switch matrix.scheme {
@@ -63,9 +64,10 @@ import Testing
                         default: qw = Int(j < 16 ? block[4 + j] & 0x0F : block[4 + j - 16] >> 4)
                         }
                         isum += qw * qx[32 * b + j]
+                        absoluteSum += abs(qw * qx[32 * b + j])
                     }
-                    let term = dw * Double(dx[b]) * Double(isum)
-                    value += term; magnitude += abs(term)
+                    value += dw * Double(dx[b]) * Double(isum)
+                    magnitude += abs(dw * Double(dx[b])) * Double(absoluteSum)
                     if matrix.scheme == .q4_1 {
                         let m = Double(half(block, 2)) * Double(sx[b])
                         value += m; magnitude += abs(m)
@@ -74,10 +76,14 @@ import Testing
             } else {
                 let scale = Double(matrix.rowScale[r]), zeroPoint = Double(matrix.rowZeroPoint[r])
                 for b in 0..<blocks {
-                    var isum = 0
-                    for j in 0..<32 { isum += Int(Int8(bitPattern: bytes[r * matrix.columns + 32 * b + j])) * qx[32 * b + j] }
-                    let term = scale * Double(dx[b]) * Double(isum), offset = scale * zeroPoint * Double(sx[b])
-                    value += term - offset; magnitude += abs(term) + abs(offset)
+                    var isum = 0, absoluteSum = 0
+                    for j in 0..<32 {
+                        let product = Int(Int8(bitPattern: bytes[r * matrix.columns + 32 * b + j])) * qx[32 * b + j]
+                        isum += product; absoluteSum += abs(product)
+                    }
+                    let offset = scale * zeroPoint * Double(sx[b])
+                    value += scale * Double(dx[b]) * Double(isum) - offset
+                    magnitude += abs(scale * Double(dx[b])) * Double(absoluteSum) + abs(offset)
                 }
             }
             values.append(value); magnitudes.append(magnitude)

@@ -100,8 +100,10 @@ extension QuantizedMatrix {
                 if threads == 1 {
                     integerRows(0..<rows, pointers, accumulate: accumulate, path: path)
                 } else {
+                    // Ranges start at multiples of 8 rows (the Q4 kernels' groups).
+                    let groups = (rows + 7) / 8
                     DispatchQueue.concurrentPerform(iterations: threads) { t in
-                        let start = rows * t / threads, end = rows * (t + 1) / threads
+                        let start = min(rows, groups * t / threads * 8), end = min(rows, groups * (t + 1) / threads * 8)
                         self.integerRows(start..<end, pointers, accumulate: accumulate, path: path)
                     }
                 }
