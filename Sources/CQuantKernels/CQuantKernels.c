@@ -271,8 +271,17 @@ CQK_AVX2 static inline __attribute__((always_inline)) void rows8_avx2(
         const int8_t *xq, const float *xd, const float *xs, float *y, int accumulate) {
     __m256 acc = _mm256_setzero_ps(), macc = _mm256_setzero_ps();
     const int header = format == CQK_FORMAT_Q4_1 ? 4 : 2;
+    // The eight rows are one contiguous range; the hardware prefetchers lose track of eight
+    // interleaved streams (weights from memory: 2× slower than one row at a time), so the next
+    // group's range is prefetched in order, 8·block_bytes per block (past the matrix's end for the
+    // last group: prefetches never fault).
+    const uint8_t *next = w + 8 * rs;
     for (int b = 0; b < blocks; b++) {
         const uint8_t *p = w + (size_t)b * block_bytes;
+        const uint8_t *ahead = next + (size_t)b * 8 * block_bytes;
+        _mm_prefetch((const char *)ahead, _MM_HINT_T0);
+        _mm_prefetch((const char *)ahead + 64, _MM_HINT_T0);
+        _mm_prefetch((const char *)ahead + 128, _MM_HINT_T0);
         const __m256i x_low = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(xq + 32 * b)));
         const __m256i x_high = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(xq + 32 * b + 16)));
         const __m256i v04 = pair_dot(p + header, 4 * rs, x_low, x_high);
@@ -291,10 +300,11 @@ CQK_AVX2 static inline __attribute__((always_inline)) void rows8_avx2(
     _mm256_storeu_ps(y, v);
 }
 
-/// Q4_0 and Q4_1 run eight rows at a time, Q8_0 and int8 one: in a decode sweep over
-/// bench-medium's eight layers (`QuantizedKernelBenchmark`), eight rows cut Q4 times by 35–50%
-/// (their 15–17 MB stay in this machine's 32 MB L3), while Q8_0 and int8 (26–28 MB, partly
-/// streamed from memory) ran as fast or erratically slower (up to 2×) with eight interleaved streams.
+/// Q4_0 and Q4_1 run eight rows at a time, Q8_0 and int8 one. Measured with a C harness (one
+/// thread, bench-medium's four matrices × N layers in decode order, µs per layer), Q4_0 one row →
+/// eight: 124 → 67–74 with N = 8 (15 MB, in this machine's L3), 131–148 → 95–107 with N = 32
+/// (60 MB, from memory). Q8_0/int8 in eight-row form gained little and, before the prefetch below
+/// existed, ran erratically slower (up to 2×) from memory; not retried.
 CQK_AVX2 static void rows_avx2(int format, const uint8_t *w, size_t row_bytes, int rows, int blocks,
                                const int8_t *xq, const float *xd, const float *xs, float x_sum,
                                const float *row_scale, const float *row_zero_point, float *y, int accumulate) {
