@@ -13,10 +13,10 @@
 // starting at multiples of 8). Q4_0/Q4_1 run eight rows at a time, Q8_0/int8 one (see the C file).
 // int8 matrices whose columns are not a multiple of 32 keep the float path below.
 //
-// Measured (C harness over the same calls, one thread, bench-medium's four matrices × 8 layers
-// in decode order, µs per layer): Q8_0 106, Q4_0 69, Q4_1 87, int8 86, against ~250 for the
-// former float-lane kernels (Swift SIMD widening quants to float; an integer attempt in Swift
-// SIMD had run 2.5× slower, as Swift cannot express `pmaddubsw`/`pmaddwd`).
+// Measured (`QuantizedKernelBenchmark`, one thread, bench-medium's four matrices × 8 layers in
+// decode order, µs per layer, medians of 3): Q8_0 306 → 158, Q4_0 360 → 99, Q4_1 376 → 132, int8
+// 196 → 145 against the former float-lane kernels (Swift SIMD widening quants to float; an integer
+// attempt in Swift SIMD had run 2.5× slower, as Swift cannot express `pmaddubsw`/`pmaddwd`).
 //
 // Batches (`multiply(rows:)`, count > 1: evaluation, prefill): x stays float32; four weight rows
 // are decoded into a scratch and multiplied with every row of X, so each weight is decoded once.
