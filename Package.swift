@@ -30,7 +30,10 @@ let package = Package(
         .target(name: "Models", dependencies: ["NN"]),
         .target(name: "Store", dependencies: ["CHDF5", "NN", "Tokenizers"]),
         .target(name: "Distill", dependencies: ["Models", "Store"]),
-        .target(name: "Compress", dependencies: ["Models", "Store"]),
+        // The integer dot products of the quantized batch-1 kernels (AVX2 via per-function target
+        // attributes, a portable fallback chosen at run time).
+        .target(name: "CQuantKernels"),
+        .target(name: "Compress", dependencies: ["Models", "Store", "CQuantKernels"]),
         .target(name: "Evaluate", dependencies: ["Models", "Store", "Compress"]),
         // Lab grows into the experiment runner (issue 7); today it reads training configs and runs
         // gradual pruning (Compress's masks with Distill's trainer).

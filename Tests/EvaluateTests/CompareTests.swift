@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Evaluate
+import Compress
 import Models
 import Store
 
@@ -29,6 +30,23 @@ import Store
         #expect(abs(itself.klToTeacher ?? 1) < 1e-6)
         let other = try QualityEvaluation.evaluate(model: Self.model(seed: 2), teacher: model, batches: batches, charactersPerBatch: [32, 32, 32])
         #expect((other.klToTeacher ?? 0) > 0)
+    }
+
+    @Test("stepwise evaluation (one token at a time through the generator) gives the batched figures for a float model, and close ones for a Q4_0 one")
+    func stepwise() throws {
+        let batches = try Self.batches()
+        let model = try Self.model(seed: 1)
+        let batched = try QualityEvaluation.evaluate(model: model, teacher: nil, batches: batches, charactersPerBatch: [32, 32, 32])
+        let stepwise = try QualityEvaluation.evaluateStepwise(model: model, batches: batches, charactersPerBatch: [32, 32, 32])
+        #expect(abs(stepwise.validationLoss - batched.validationLoss) < 1e-5)
+        #expect(abs(stepwise.bitsPerCharacter - batched.bitsPerCharacter) < 1e-5)
+        #expect(stepwise.accuracy == batched.accuracy)
+        // Q4_0 (inputs a multiple of 32): the generator's products quantize activations to int8.
+        let wide = try GPT(config: GPTConfig(vocabularySize: 12, contextLength: 8, layers: 1, heads: 2, embeddingSize: 32), seed: 5)
+        _ = try ModelQuantization.quantize(wide, scheme: .q4_0)
+        let wideBatched = try QualityEvaluation.evaluate(model: wide, teacher: nil, batches: batches, charactersPerBatch: [32, 32, 32])
+        let wideStepwise = try QualityEvaluation.evaluateStepwise(model: wide, batches: batches, charactersPerBatch: [32, 32, 32])
+        #expect(abs(wideStepwise.validationLoss / wideBatched.validationLoss - 1) < 1e-3)
     }
 
     @Test("the judge: the teacher's perplexity of continuations and distinct-2 in (0, 1]; the same seed gives the same text")

@@ -6,11 +6,13 @@
 //   caches (bench-medium's F32 matrices take ~100 MB; its Q4_0 ones ~14 MB);
 // - "hot": one matrix repeated (its weights stay in cache as far as they fit).
 //
-// Measured 2026-11-27 (release, -target-cpu haswell, 1 thread; both cores busy with other jobs),
-// µs per call, decode / hot: 512→1536 F32 225/42, Q8_0 48/46, Q4_0 67/71; 512→512 F32 107/12,
-// Q8_0 17/15, Q4_0 21/25; 512→2048 F32 249/57, Q8_0 64/62, Q4_0 85/79; 2048→512 F32 407/55,
-// Q8_0 60/69, Q4_0 75/70. Quantized wins 3–7× when weights stream from memory, ~0.5–0.9× when
-// F32 sits in cache (widening int8/nibbles to float costs more than F32's plain FMAs).
+// Measured 2026-11-27 (release, -target-cpu haswell, 1 thread; the other core busy with another
+// worker's compiler; medians of 3 alternating runs), µs per call, decode / hot, before → after the
+// integer kernels (CQuantKernels): 512→1536 Q8_0 80/63 → 40/27, Q4_0 92/70 → 26/16, Q4_1 96/93 →
+// 36/19; 2048→512 Q8_0 94/76 → 53/33, Q4_0 114/104 → 27/22, Q4_1 119/104 → 37/26; F32 219/39 and
+// 419/56 (unchanged). Summed over a bench-medium layer's four matrices (decode): F32 ~950, int8
+// 196 → 145, Q8_0 306 → 158, Q4_0 360 → 99, Q4_1 376 → 132. Quantized now beats F32 in cache too
+// (hot: 1.4–2.6×), not only when the weights stream from memory.
 
 import Autodiff
 import Dispatch

@@ -1,18 +1,30 @@
-// Matrix–vector and matrix–matrix products over quantized weights, dequantizing inside the
-// dot product: the quants are widened to float32 in SIMD lanes (int8 → Int32 → Float, 8 at a
-// time) and multiplied by x with fused multiply-adds; the block scale d is converted from fp16
-// once per block and applied to the block's partial sum. Rows are split over the cores when the
-// matrix has ≥ 2^16 weights.
+// Matrix–vector and matrix–matrix products over quantized weights.
 //
-// Measured on the 2-core bench machine (one thread, matrix in cache): integer dot products over
-// x quantized to int8 (ggml's way) ran 2.5× slower here, because Swift SIMD cannot express
-// `pmaddwd`/`pmaddubsw` (the even/odd pairing compiles to shuffles, `wrappedSum` to a scalar
-// loop); the float-lane form reaches ~33 GFLOPS (Q8_0) and ~27 (Q4_0) per core, about F32's
-// speed when the weights are in cache and 3–7× F32 when they stream from memory (decode).
+// Batch 1 (`multiplyRow`, what generation runs): integer dot products, as llama.cpp does. x is
+// quantized once per call to int8 blocks of 32 (d = amax/127 in float32, q = nearest-even
+// (x·127/amax), s = d·Σq per block); then per weight block an exact int32 dot product of the
+// quants (AVX2: `vpmaddubsw` + `vpmaddwd`), scaled by d_w·d_x and accumulated in float32. Q4_1's m
+// enters as m·s per block, Q4_0's −8 as −8·d_w·s, int8's zero point as zp·Σs. The result is
+// Ŵ·x̂: against the float product Ŵ·x it differs by at most Σ_c |ŵ_c|·d_b(c)/2 (tests derive and
+// check this bound); on the quick experiment's students and teacher the validation loss moved by
+// ≤ 0.01% (`alambique eval --stepwise`). The C code is the CQuantKernels target (AVX2/FMA/F16C via
+// per-function target attributes, chosen at run time; a portable C fallback elsewhere); this file
+// keeps the layout and the threads (rows split over the cores from 2^16 weights, in ranges
+// starting at multiples of 8). Q4_0/Q4_1 run eight rows at a time, Q8_0/int8 one (see the C file).
+// int8 matrices whose columns are not a multiple of 32 keep the float path below.
+//
+// Measured (`QuantizedKernelBenchmark`, one thread, bench-medium's four matrices × 8 layers in
+// decode order, µs per layer, medians of 3): Q8_0 306 → 158, Q4_0 360 → 99, Q4_1 376 → 132, int8
+// 196 → 145 against the former float-lane kernels (Swift SIMD widening quants to float; an integer
+// attempt in Swift SIMD had run 2.5× slower, as Swift cannot express `pmaddubsw`/`pmaddwd`).
+//
+// Batches (`multiply(rows:)`, count > 1: evaluation, prefill): x stays float32; four weight rows
+// are decoded into a scratch and multiplied with every row of X, so each weight is decoded once.
 //
 // Legend: N inputs (columns), R outputs (rows), B batch rows of X.
 
 import Autodiff
+import CQuantKernels
 import Dispatch
 import Foundation
 
@@ -28,20 +40,104 @@ struct KernelPointers: @unchecked Sendable {
 /// Weights from which the product is split over threads (fewer: thread start-up costs more).
 let parallelWorkThreshold = 1 << 16
 
+/// Which code runs the batch-1 integer dot products (CQuantKernels): the best the CPU has (AVX2
+/// when present), or the portable C everywhere (so tests reach the fallback on AVX2 machines).
+enum IntegerKernelPath: Int32, CaseIterable, Sendable {
+    case best = 0      // CQK_PATH_BEST
+    case portable = 1  // CQK_PATH_PORTABLE
+}
+
+/// Pointers handed to the integer kernels' worker threads: x quantized (int8 quants, block
+/// scales d, block sums s = d·Σq) and `y`, written in disjoint ranges.
+struct IntegerKernelPointers: @unchecked Sendable {
+    let quants: UnsafePointer<Int8>
+    let scales: UnsafePointer<Float>
+    let sums: UnsafePointer<Float>
+    let y: UnsafeMutablePointer<Float>
+}
+
+/// x (a multiple of 32 values) quantized as the integer kernels quantize it: int8 quants, one
+/// scale d per block of 32, and per block s = d·Σq. For tests (the kernels quantize in place).
+func quantizeActivations(_ x: [Float], path: IntegerKernelPath) -> (quants: [Int8], scales: [Float], sums: [Float]) {
+    precondition(x.count % QuantizationScheme.blockSize == 0, "activations come in blocks of 32")
+    let blocks = x.count / QuantizationScheme.blockSize
+    var quants = [Int8](repeating: 0, count: x.count)
+    var scales = [Float](repeating: 0, count: blocks), sums = [Float](repeating: 0, count: blocks)
+    cqk_quantize_activations(x, Int32(x.count), &quants, &scales, &sums, path.rawValue)
+    return (quants, scales, sums)
+}
+
+/// True when the best integer-kernel path is the AVX2 one (else it is the portable C).
+var integerKernelsUseAVX2: Bool { cqk_has_avx2() != 0 }
+
 extension QuantizedMatrix {
     /// y (rows) = W·x (x: columns), or y += W·x when `accumulate`. `y` must not overlap `x`.
+    /// x is quantized to int8 blocks of 32 first (see the header); int8 matrices whose columns are
+    /// not a multiple of 32 take the float path instead.
     public func multiplyRow(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, accumulate: Bool) {
-        // Q4_1 needs Σx per block (for the m term), int8 asymmetric Σx over the row (for zp).
-        let sumCount = scheme == .q4_1 ? columns / QuantizationScheme.blockSize : 1
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: sumCount) { sums in
-            let blockSums = sums.baseAddress!
-            if scheme == .q4_1 {
-                for b in 0..<sumCount { blockSums[b] = sum(x + b * 32, 32) }
-            } else {
-                blockSums[0] = scheme == .int8Asymmetric ? sum(x, columns) : 0
+        multiplyRow(x, into: y, accumulate: accumulate, path: .best)
+    }
+
+    /// Whether `multiplyRow` quantizes x and runs integer dot products (every ggml matrix; int8
+    /// when columns is a multiple of 32).
+    var usesIntegerKernel: Bool { columns % QuantizationScheme.blockSize == 0 }
+
+    /// The code's C format number (CQK_FORMAT_*).
+    private var integerFormat: Int32 {
+        switch scheme {
+        case .q8_0: 0
+        case .q4_0: 1
+        case .q4_1: 2
+        case .int8Symmetric, .int8Asymmetric: 3
+        }
+    }
+
+    /// Threads for a batch-1 product: one below 2^16 weights, else up to one per 8 rows.
+    private var rowThreads: Int {
+        rows * columns >= parallelWorkThreshold ? min(Threads.count, max(1, rows / 8)) : 1
+    }
+
+    /// `multiplyRow` on the chosen integer-kernel path.
+    func multiplyRow(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, accumulate: Bool,
+                     path: IntegerKernelPath) {
+        guard usesIntegerKernel else { floatMultiplyRow(x, into: y, accumulate: accumulate); return }
+        let blocks = columns / QuantizationScheme.blockSize
+        withUnsafeTemporaryAllocation(of: Int8.self, capacity: columns) { quants in
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * blocks) { blockValues in
+                let q = quants.baseAddress!, d = blockValues.baseAddress!, s = d + blocks
+                cqk_quantize_activations(x, Int32(columns), q, d, s, path.rawValue)
+                let pointers = IntegerKernelPointers(quants: q, scales: d, sums: s, y: y)
+                let threads = rowThreads
+                if threads == 1 {
+                    integerRows(0..<rows, pointers, accumulate: accumulate, path: path)
+                } else {
+                    // Ranges start at multiples of 8 rows (the Q4 kernels' groups).
+                    let groups = (rows + 7) / 8
+                    DispatchQueue.concurrentPerform(iterations: threads) { t in
+                        let start = min(rows, groups * t / threads * 8), end = min(rows, groups * (t + 1) / threads * 8)
+                        self.integerRows(start..<end, pointers, accumulate: accumulate, path: path)
+                    }
+                }
             }
+        }
+    }
+
+    /// One C call for the rows in `range`.
+    private func integerRows(_ range: Range<Int>, _ p: IntegerKernelPointers, accumulate: Bool, path: IntegerKernelPath) {
+        guard !range.isEmpty else { return }
+        let r0 = range.lowerBound
+        cqk_rows(integerFormat, data + r0 * rowBytes, rowBytes, Int32(range.count), Int32(columns),
+                 p.quants, p.scales, p.sums, rowScale + r0, rowZeroPoint + r0, p.y + r0,
+                 accumulate ? 1 : 0, path.rawValue)
+    }
+
+    /// The float path of `multiplyRow` for int8 matrices with a column tail (x stays float32).
+    private func floatMultiplyRow(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, accumulate: Bool) {
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 1) { sums in
+            let blockSums = sums.baseAddress!
+            blockSums[0] = scheme == .int8Asymmetric ? sum(x, columns) : 0
             let pointers = KernelPointers(x: x, y: y, blockSums: blockSums)
-            let threads = rows * columns >= parallelWorkThreshold ? min(Threads.count, max(1, rows / 8)) : 1
+            let threads = rowThreads
             if threads == 1 {
                 productRows(0..<rows, pointers, accumulate: accumulate)
             } else {
@@ -88,23 +184,11 @@ extension QuantizedMatrix {
         }
     }
 
-    /// y[r] (+)= W[r]·x for the rows in `range`, one row after the other. Streaming the rows in
-    /// memory order matters more than sharing x between rows: in a decode sweep over
-    /// bench-medium's layers (weights evicted between visits), a four-row kernel (x loads shared,
-    /// 15–50% faster when the matrix is in cache) ran 2–4× slower than this one — the hardware
-    /// prefetchers follow one sequential stream far better than four interleaved ones.
+    /// y[r] (+)= W[r]·x for the rows in `range` of an int8 matrix, in float32 lanes.
     private func productRows(_ range: Range<Int>, _ p: KernelPointers, accumulate: Bool) {
-        let blocks = columns / QuantizationScheme.blockSize
         for r in range {
             let row = UnsafeRawPointer(data + r * rowBytes)
-            let value: Float
-            switch scheme {
-            case .q8_0: value = q8_0Dot(p.x, row, blocks)
-            case .q4_0: value = q4Dot(p.x, row, blocks, offset: false, p.blockSums)
-            case .q4_1: value = q4Dot(p.x, row, blocks, offset: true, p.blockSums)
-            case .int8Symmetric, .int8Asymmetric:
-                value = rowScale[r] * (int8Dot(p.x, row, columns) - rowZeroPoint[r] * p.blockSums[0])
-            }
+            let value = rowScale[r] * (int8Dot(p.x, row, columns) - rowZeroPoint[r] * p.blockSums[0])
             p.y[r] = accumulate ? p.y[r] + value : value
         }
     }
@@ -131,63 +215,6 @@ private func sum(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
 @inline(__always)
 private func int8Lanes(_ p: UnsafeRawPointer, _ offset: Int) -> Lanes {
     Lanes(SIMD8<Int32>(truncatingIfNeeded: p.loadUnaligned(fromByteOffset: offset, as: SIMD8<Int8>.self)))
-}
-
-/// 8 small integers (int8 lanes already in range) widened to float lanes.
-@inline(__always)
-private func lanes(_ v: SIMD8<Int8>) -> Lanes { Lanes(SIMD8<Int32>(truncatingIfNeeded: v)) }
-
-/// W[r]·x for the Q8_0 row at `row`: per block, four 8-lane products of the widened quants
-/// with x, scaled by the block's d.
-@inline(__always)
-private func q8_0Dot(_ x: UnsafePointer<Float>, _ row: UnsafeRawPointer, _ blocks: Int) -> Float {
-    var a0 = Lanes.zero, a1 = Lanes.zero
-    var p = row, xp = UnsafeRawPointer(x)
-    for _ in 0..<blocks {
-        var s0 = int8Lanes(p, 2) * xp.loadUnaligned(as: Lanes.self)
-        var s1 = int8Lanes(p, 10) * xp.loadUnaligned(fromByteOffset: 32, as: Lanes.self)
-        s0.addProduct(int8Lanes(p, 18), xp.loadUnaligned(fromByteOffset: 64, as: Lanes.self))
-        s1.addProduct(int8Lanes(p, 26), xp.loadUnaligned(fromByteOffset: 96, as: Lanes.self))
-        let d = Lanes(repeating: BlockCodec.loadHalf(p))
-        a0.addProduct(s0, d)
-        a1.addProduct(s1, d)
-        p += 34; xp += 128
-    }
-    return (a0 + a1).sum()
-}
-
-/// The 32 quants of a Q4 block's 16 bytes at `p`, as four float lanes (elements 0…7, 8…15 from
-/// the low nibbles, 16…23, 24…31 from the high ones), minus `bias`.
-@inline(__always)
-private func nibbleLanes(_ p: UnsafeRawPointer, _ bias: SIMD16<Int8>) -> (Lanes, Lanes, Lanes, Lanes) {
-    let bytes = p.loadUnaligned(as: SIMD16<UInt8>.self)
-    let low = SIMD16<Int8>(truncatingIfNeeded: bytes & 0x0F) &- bias
-    let high = SIMD16<Int8>(truncatingIfNeeded: bytes &>> 4) &- bias
-    return (lanes(low.lowHalf), lanes(low.highHalf), lanes(high.lowHalf), lanes(high.highHalf))
-}
-
-/// W[r]·x for a Q4_0 row (`offset` false: x̂ = (q − 8)·d) or a Q4_1 row (`offset` true:
-/// x̂ = q·d + m, the m term as m·Σx over the block, from `blockSums`).
-@inline(__always)
-private func q4Dot(_ x: UnsafePointer<Float>, _ row: UnsafeRawPointer, _ blocks: Int,
-                   offset: Bool, _ blockSums: UnsafePointer<Float>) -> Float {
-    var a0 = Lanes.zero, a1 = Lanes.zero
-    var m: Float = 0
-    var p = row, xp = UnsafeRawPointer(x)
-    let quants = offset ? 4 : 2, bias = SIMD16<Int8>(repeating: offset ? 0 : 8)
-    for b in 0..<blocks {
-        let q = nibbleLanes(p + quants, bias)
-        var s0 = q.0 * xp.loadUnaligned(as: Lanes.self)
-        var s1 = q.1 * xp.loadUnaligned(fromByteOffset: 32, as: Lanes.self)
-        s0.addProduct(q.2, xp.loadUnaligned(fromByteOffset: 64, as: Lanes.self))
-        s1.addProduct(q.3, xp.loadUnaligned(fromByteOffset: 96, as: Lanes.self))
-        let d = Lanes(repeating: BlockCodec.loadHalf(p))
-        a0.addProduct(s0, d)
-        a1.addProduct(s1, d)
-        if offset { m += BlockCodec.loadHalf(p + 2) * blockSums[b] }
-        p += quants + 16; xp += 128
-    }
-    return (a0 + a1).sum() + m
 }
 
 /// Σ q[c]·x[c] over the `n` int8 quants at `q`.

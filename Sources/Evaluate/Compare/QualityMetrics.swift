@@ -87,3 +87,53 @@ public enum QualityEvaluation {
             klToTeacher: teacher == nil ? nil : kl / Double(positions))
     }
 }
+
+extension QualityEvaluation {
+    /// Loss, bits per character and accuracy as `evaluate` computes them, but one token at a time
+    /// through the KV-cache generator (each window from an empty cache, every position a
+    /// `logits(forNext:)` step): the batch-1 kernels generation runs, which for quantized layers
+    /// quantize the activations to int8 blocks, unlike the batched forward. Calibration error is
+    /// computed as in `evaluate`; no teacher comparison.
+    public static func evaluateStepwise(model: GPT, batches: [TokenBatch], charactersPerBatch: [Int]) throws -> QualityMetrics {
+        guard !batches.isEmpty, batches.count == charactersPerBatch.count else {
+            throw ModelError("evaluation: need at least one validation batch and a character count for each")
+        }
+        let v = model.config.vocabularySize, bins = 15
+        var binCount = [Int](repeating: 0, count: bins), binCorrect = [Int](repeating: 0, count: bins)
+        var binConfidence = [Double](repeating: 0, count: bins)
+        var nats = 0.0, correct = 0, positions = 0
+        let generator = model.makeGenerator()
+        for batch in batches {
+            let windows = batch.inputs.shape[0], length = batch.inputs.count / windows
+            for window in 0 ..< windows {
+                generator.reset()
+                for t in 0 ..< length {
+                    let i = window * length + t
+                    let z = try generator.logits(forNext: batch.inputs.values[i]).baseAddress!
+                    let top = InferenceKernels.argmax(z, count: v), target = Int(batch.targets.values[i])
+                    let maximum = z[top]
+                    var sum: Double = 0
+                    for j in 0 ..< v { sum += exp(Double(z[j] - maximum)) }
+                    nats += log(sum) - Double(z[target] - maximum)
+                    if top == target { correct += 1 }
+                    let confidence = 1 / sum
+                    let bin = min(bins - 1, Int(confidence * Double(bins)))
+                    binCount[bin] += 1
+                    binConfidence[bin] += confidence
+                    if top == target { binCorrect[bin] += 1 }
+                    positions += 1
+                }
+            }
+        }
+        var ece = 0.0
+        for bin in 0 ..< bins where binCount[bin] > 0 {
+            let accuracy = Double(binCorrect[bin]) / Double(binCount[bin])
+            ece += Double(binCount[bin]) / Double(positions) * abs(accuracy - binConfidence[bin] / Double(binCount[bin]))
+        }
+        let loss = nats / Double(positions)
+        return QualityMetrics(
+            validationLoss: loss, perplexity: exp(loss),
+            bitsPerCharacter: nats / log(2) / Double(max(charactersPerBatch.reduce(0, +), 1)),
+            accuracy: Double(correct) / Double(positions), expectedCalibrationError: ece, agreement: nil, klToTeacher: nil)
+    }
+}

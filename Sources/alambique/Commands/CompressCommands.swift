@@ -14,7 +14,8 @@ struct Quantize: ParsableCommand {
         Schemes: int8-sym (scale only) and int8-asym (scale + zero point), per output channel (default) or \
         per tensor; q8_0, q4_0, q4_1 — ggml's blocks of 32 weights along the input dimension, byte for byte \
         (DESIGN.md §6). Quantized matrices are stored transposed to [out, in]; evaluation and generation \
-        run on them directly (dequantized inside the dot product), never expanded back to float32.
+        run on them directly, never expanded back to float32 (generation quantizes the activations to \
+        int8 blocks and uses integer dot products, as llama.cpp does; batched evaluation keeps them float32).
 
         Prints a per-tensor error report (max and mean absolute error, SNR in dB, scale range) and writes \
         it as quantization-report.csv in the output checkpoint.

@@ -11,7 +11,9 @@ struct Eval: ParsableCommand {
         discussion: """
         The first --validation-batches × 16 windows of the validation split (the windows training evaluates on), \
         each model run as loaded (quantized layers packed, sparse layers as CSR when it pays). With --relative-to, \
-        also the change of validation loss against that checkpoint.
+        also the change of validation loss against that checkpoint. With --stepwise, every window runs one token at a \
+        time through the KV-cache generator instead of the batched forward: the batch-1 kernels generation uses \
+        (quantized layers then quantize the activations to int8 blocks of 32, as llama.cpp does).
 
         Example: alambique eval checkpoints/<student> checkpoints/<student>-Q8_0 --relative-to checkpoints/<student>
         """)
@@ -21,6 +23,8 @@ struct Eval: ParsableCommand {
     @Option(help: "A checkpoint to compare the others' validation loss with.") var relativeTo: String?
     @Option(help: "Validation batches of 16 windows.") var validationBatches = 50
     @Option(help: "Data directory (the corpus is fetched there when missing).") var data = "data"
+    @Flag(help: "Evaluate one token at a time through the KV-cache generator (the batch-1 kernels of generation).")
+    var stepwise = false
 
     func run() throws {
         try global.apply()
@@ -44,6 +48,9 @@ struct Eval: ParsableCommand {
         let batches = try TokenWindows(tokens: tokens, context: model.model.config.contextLength, name: "validation split")
             .validationBatches(batchSize: 16, maximumBatches: validationBatches)
         let characters = try batches.map { try model.tokenizer.decode($0.targets.values).unicodeScalars.count }
+        if stepwise {
+            return try QualityEvaluation.evaluateStepwise(model: model.model, batches: batches, charactersPerBatch: characters)
+        }
         return try QualityEvaluation.evaluate(model: model.model, teacher: nil, batches: batches, charactersPerBatch: characters)
     }
 }

@@ -1,0 +1,56 @@
+// Integer dot products of quantized weight rows with an activation vector quantized to int8
+// blocks of 32 (ggml's Q8_0/Q8_1 idea; our own code and activation layout). Used by
+// Compress.QuantizedMatrix.multiplyRow, which owns the weight layout and the threads; these
+// functions do one range of rows.
+//
+// Activations: x (n floats, n a multiple of 32) becomes, per block b of 32,
+//   d[b] = amax_b / 127 (float32),  q[32b + j] = nearest-even(x · 127/amax_b) ∈ [−127, 127],
+//   s[b] = d[b] · Σ_j q[32b + j]   (so x̂ = q·d and Σ x̂ over the block = s).
+// A row's result is then exactly Ŵ[r]·x̂ up to float32 rounding (block partial sums are exact
+// int32; they are scaled by d_w·d_x and accumulated in float32).
+//
+// Paths: CQK_PATH_BEST uses AVX2+FMA+F16C (functions compiled with a target attribute, so no
+// global flags) when the CPU has them, else the portable C code; CQK_PATH_PORTABLE forces the
+// portable code (for tests). Both quantize x bit-identically.
+
+#ifndef CQUANTKERNELS_H
+#define CQUANTKERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// Kernel selection.
+#define CQK_PATH_BEST 0
+#define CQK_PATH_PORTABLE 1
+
+/// Weight formats. Q8_0 (34-byte blocks), Q4_0 (18), Q4_1 (20): ggml's bytes. INT8: `columns`
+/// int8 quants per row, value (q − zero_point)·scale with one scale and zero point per row.
+#define CQK_FORMAT_Q8_0 0
+#define CQK_FORMAT_Q4_0 1
+#define CQK_FORMAT_Q4_1 2
+#define CQK_FORMAT_INT8 3
+
+/// 1 when the AVX2+FMA+F16C kernels are compiled in and the CPU runs them, else 0.
+int cqk_has_avx2(void);
+
+/// Quantizes `n` floats at `x` (n a multiple of 32) into `q` (n int8), `d` and `s` (n/32 floats
+/// each), as described above.
+void cqk_quantize_activations(const float *x, int n, int8_t *q, float *d, float *s, int path);
+
+/// y[i] (+)= Ŵ[i]·x̂ for i in 0..<rows, the rows `row_bytes` apart from `w`; `columns` (a multiple
+/// of 32) inputs; `xq`, `xd`, `xs` from cqk_quantize_activations. INT8 reads `row_scale[i]` and
+/// `row_zero_point[i]` (ignored, may be NULL, otherwise). `accumulate` non-zero adds to y.
+void cqk_rows(int format, const void *w, size_t row_bytes, int rows, int columns,
+              const int8_t *xq, const float *xd, const float *xs,
+              const float *row_scale, const float *row_zero_point,
+              float *y, int accumulate, int path);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
