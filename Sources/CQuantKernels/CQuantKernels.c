@@ -30,6 +30,31 @@ static inline float cqk_half_to_float(const uint8_t *p) {
     return result;
 }
 
+/// `f` rounded to IEEE fp16 (nearest, ties to even) and widened back, without F16C: the activation
+/// scales are kept at fp16 precision, as ggml's q8_0/q8_1 blocks store them.
+static inline float cqk_round_half(float f) {
+    uint32_t x;
+    memcpy(&x, &f, 4);
+    const uint32_t sign = (x >> 16) & 0x8000u, magnitude = x & 0x7FFFFFFFu;
+    uint16_t h;
+    if (magnitude >= 0x7F800000u) {
+        h = (uint16_t)(sign | 0x7C00u | (magnitude > 0x7F800000u ? 0x200u : 0));  // inf, NaN
+    } else if (magnitude >= 0x477FF000u) {
+        h = (uint16_t)(sign | 0x7C00u);                   // ≥ 65520 rounds to infinity
+    } else if (magnitude < 0x38800000u) {                 // below 2^−14: subnormal (or zero)
+        float value;
+        memcpy(&value, &magnitude, 4);
+        h = (uint16_t)(sign | (uint32_t)nearbyintf(value * 16777216.0f));  // units of 2^−24
+    } else {
+        uint32_t bits = (((magnitude >> 23) - 112) << 10) | ((magnitude & 0x7FFFFFu) >> 13);
+        const uint32_t rest = magnitude & 0x1FFFu;
+        if (rest > 0x1000u || (rest == 0x1000u && (bits & 1u))) bits += 1;  // a carry bumps the exponent
+        h = (uint16_t)(sign | bits);
+    }
+    const uint8_t bytes[2] = {(uint8_t)(h & 0xFF), (uint8_t)(h >> 8)};
+    return cqk_half_to_float(bytes);
+}
+
 static void quantize_portable(const float *x, int n, int8_t *q, float *d, float *s) {
     for (int b = 0; b < n / 32; b++) {
         const float *xb = x + 32 * b;
@@ -42,8 +67,8 @@ static void quantize_portable(const float *x, int n, int8_t *q, float *d, float 
             q[32 * b + j] = (int8_t)v;
             sum += v;
         }
-        d[b] = scale;
-        s[b] = scale * (float)sum;
+        d[b] = cqk_round_half(scale);
+        s[b] = d[b] * (float)sum;
     }
 }
 
@@ -156,8 +181,8 @@ CQK_AVX2 static void quantize_avx2(const float *x, int n, int8_t *q, float *d, f
         const __m256i packed = _mm256_packs_epi16(_mm256_packs_epi32(i0, i1), _mm256_packs_epi32(i2, i3));
         const __m256i ordered = _mm256_permutevar8x32_epi32(packed, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
         _mm256_storeu_si256((__m256i *)(q + 32 * b), ordered);
-        d[b] = scale;
-        s[b] = scale * (float)sum;
+        d[b] = _cvtsh_ss(_cvtss_sh(scale, 0));  // fp16 precision, nearest even, as ggml stores it
+        s[b] = d[b] * (float)sum;
     }
 }
 

@@ -5,7 +5,7 @@ import Testing
 /// The batch-1 integer kernels (CQuantKernels through `multiplyRow`), on both paths: the best the
 /// CPU has (AVX2 here) and the portable C fallback.
 ///
-/// 1. Against a Swift reference doing the same activation quantization (amax/127 per block of 32,
+/// 1. Against a Swift reference doing the same activation quantization (fp16(amax/127) per block of 32,
 ///    q = nearest-even(x·127/amax)) and the product Σ_b d_w·d_x·Σ q_w·q_x (+ m·s for Q4_1, − zp·Σs
 ///    for int8 asymmetric) in Double: within 1e-5 of Σ|d_w·d_x·q_w·q_x| (+ |m·s|, |zp·s|), the scale
 ///    of float32 rounding errors (the kernel's block sums are exact int32, but the AVX2 path turns
@@ -37,8 +37,8 @@ import Testing
             let d = amax / 127, inverse: Float = amax != 0 ? 127 / amax : 0
             let q = block.map { Int(($0 * inverse).rounded(.toNearestOrEven)) }
             quants += q
-            scales.append(d)
-            sums.append(d * Float(q.reduce(0, +)))
+            scales.append(Float(Float16(d)))  // fp16 precision, as ggml's q8 blocks
+            sums.append(Float(Float16(d)) * Float(q.reduce(0, +)))
         }
         return (quants, scales, sums)
     }

@@ -4,8 +4,11 @@
 // functions do one range of rows.
 //
 // Activations: x (n floats, n a multiple of 32) becomes, per block b of 32,
-//   d[b] = amax_b / 127 (float32),  q[32b + j] = nearest-even(x · 127/amax_b) ∈ [−127, 127],
-//   s[b] = d[b] · Σ_j q[32b + j]   (so x̂ = q·d and Σ x̂ over the block = s).
+//   d[b] = fp16(amax_b / 127),  q[32b + j] = nearest-even(x · 127/amax_b) ∈ [−127, 127],
+//   s[b] = d[b] · Σ_j q[32b + j]   (x̂ = q·d exactly, and s = Σ x̂ over the block).
+// d is rounded to fp16 precision (nearest even) and kept as a float, as ggml's q8_0/q8_1 blocks
+// store it, so our products follow llama.cpp's (make interop compares them). (ggml's q8_1 also
+// rounds s to fp16; we keep s = Σ x̂ exact, which the Q4_0 kernel's −8·Σ d_w·s relies on.)
 // A row's result is then exactly Ŵ[r]·x̂ up to float32 rounding (block partial sums are exact
 // int32; they are scaled by d_w·d_x and accumulated in float32).
 //
