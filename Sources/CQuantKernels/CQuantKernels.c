@@ -401,3 +401,172 @@ void cqk_rows(int format, const void *weights, size_t row_bytes, int rows, int c
         y[r] = accumulate ? y[r] + v : v;
     }
 }
+
+// MARK: - Thread pool (batch 1)
+
+// A persistent pool for cqk_rows_parallel. Worker i (1…) has its own cache line: `go` (the
+// generation of the job it is asked to do), `done` (the last generation it finished), `sleeping`.
+// The caller (part 0) writes the job, bumps the generation, stores it into each participating
+// worker's `go`, does its part, then spins until each `done` reaches the generation. A worker spins
+// on `go` for up to CQK_SPIN_NS, then sleeps on its condition variable. Lost wake-ups are excluded
+// by a Dekker pair of sequentially consistent accesses: the worker stores sleeping = 1 then reads
+// `go` (under its mutex); the caller stores `go` then reads `sleeping`, and signals under the
+// mutex when it is set. Only one caller at a time owns the pool (`pool_busy`); others compute on
+// their own thread. Workers are created lazily by the owner, so creation needs no other lock.
+
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <time.h>
+
+#ifndef CQK_SPIN_NS
+#define CQK_SPIN_NS 100000  // 100 µs: longer than the gaps between a token's products
+#endif
+#define CQK_MAX_THREADS 1024
+
+typedef struct {
+    _Alignas(64) _Atomic uint64_t go;
+    _Alignas(64) _Atomic uint64_t done;
+    _Atomic int sleeping;
+    int index;
+    pthread_mutex_t mutex;
+    pthread_cond_t wake;
+} cqk_worker;
+
+typedef struct {
+    int format, rows, columns, accumulate, path, parts;
+    const uint8_t *w;
+    size_t row_bytes;
+    const int8_t *xq;
+    const float *xd, *xs, *row_scale, *row_zero_point;
+    float *y;
+} cqk_job;
+
+static atomic_flag pool_busy = ATOMIC_FLAG_INIT;
+static cqk_job pool_job;                       // written by the owner before it bumps `go`
+static uint64_t pool_generation;               // touched only by the owner
+static cqk_worker *pool_workers[CQK_MAX_THREADS];
+static int pool_worker_count;                  // touched only by the owner
+
+static inline void cqk_pause(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
+static inline uint64_t cqk_now_ns(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+/// Part `part` of `pool_job`'s rows: ranges start at multiples of 8 rows (the Q4 eight-row groups).
+static void cqk_run_part(const cqk_job *job, int part) {
+    const int groups = (job->rows + 7) / 8;
+    int start = (int)((int64_t)groups * part / job->parts) * 8;
+    int end = (int)((int64_t)groups * (part + 1) / job->parts) * 8;
+    if (start > job->rows) start = job->rows;
+    if (end > job->rows) end = job->rows;
+    if (end <= start) return;
+    cqk_rows(job->format, job->w + (size_t)start * job->row_bytes, job->row_bytes, end - start, job->columns,
+             job->xq, job->xd, job->xs,
+             job->row_scale ? job->row_scale + start : NULL, job->row_zero_point ? job->row_zero_point + start : NULL,
+             job->y + start, job->accumulate, job->path);
+}
+
+static void *cqk_worker_main(void *argument) {
+    cqk_worker *worker = (cqk_worker *)argument;
+    uint64_t seen = 0;
+    for (;;) {
+        uint64_t g = atomic_load_explicit(&worker->go, memory_order_acquire);
+        if (g == seen) {
+            const uint64_t start = cqk_now_ns();
+            for (unsigned spins = 1;; spins++) {
+                cqk_pause();
+                g = atomic_load_explicit(&worker->go, memory_order_acquire);
+                if (g != seen) break;
+                if ((spins & 63) == 0 && cqk_now_ns() - start > CQK_SPIN_NS) break;
+            }
+        }
+        if (g == seen) {
+            pthread_mutex_lock(&worker->mutex);
+            atomic_store(&worker->sleeping, 1);                       // seq_cst: see above
+            while ((g = atomic_load(&worker->go)) == seen) pthread_cond_wait(&worker->wake, &worker->mutex);
+            atomic_store(&worker->sleeping, 0);
+            pthread_mutex_unlock(&worker->mutex);
+        }
+        seen = g;
+        cqk_run_part(&pool_job, worker->index);
+        atomic_store_explicit(&worker->done, g, memory_order_release);
+    }
+    return NULL;
+}
+
+/// Creates workers up to `count` (the owner only); returns how many exist.
+static int cqk_grow_pool(int count) {
+    while (pool_worker_count < count) {
+        cqk_worker *worker = aligned_alloc(64, (sizeof(cqk_worker) + 63) / 64 * 64);
+        if (!worker) break;
+        memset(worker, 0, sizeof *worker);
+        worker->index = pool_worker_count + 1;
+        pthread_mutex_init(&worker->mutex, NULL);
+        pthread_cond_init(&worker->wake, NULL);
+        pthread_attr_t attributes;
+        pthread_attr_init(&attributes);
+        pthread_attr_setdetachstate(&attributes, PTHREAD_CREATE_DETACHED);
+        pthread_t thread;
+        const int failed = pthread_create(&thread, &attributes, cqk_worker_main, worker);
+        pthread_attr_destroy(&attributes);
+        if (failed) {
+            pthread_cond_destroy(&worker->wake);
+            pthread_mutex_destroy(&worker->mutex);
+            free(worker);
+            break;
+        }
+        pool_workers[pool_worker_count++] = worker;
+    }
+    return pool_worker_count;
+}
+
+int cqk_rows_parallel(int threads, int format, const void *weights, size_t row_bytes, int rows, int columns,
+                      const int8_t *xq, const float *xd, const float *xs,
+                      const float *row_scale, const float *row_zero_point,
+                      float *y, int accumulate, int path) {
+    if (threads > CQK_MAX_THREADS) threads = CQK_MAX_THREADS;
+    if (threads > 1 && atomic_flag_test_and_set_explicit(&pool_busy, memory_order_acquire)) threads = 1;
+    if (threads <= 1) {
+        cqk_rows(format, weights, row_bytes, rows, columns, xq, xd, xs, row_scale, row_zero_point, y, accumulate, path);
+        return 1;
+    }
+    // The pool is ours until pool_busy is cleared.
+    const int workers = cqk_grow_pool(threads - 1);
+    const int parts = workers + 1 < threads ? workers + 1 : threads;
+    pool_job = (cqk_job){
+        .format = format, .rows = rows, .columns = columns, .accumulate = accumulate, .path = path, .parts = parts,
+        .w = (const uint8_t *)weights, .row_bytes = row_bytes, .xq = xq, .xd = xd, .xs = xs,
+        .row_scale = row_scale, .row_zero_point = row_zero_point, .y = y,
+    };
+    const uint64_t g = ++pool_generation;
+    for (int i = 0; i < parts - 1; i++) {
+        cqk_worker *worker = pool_workers[i];
+        atomic_store(&worker->go, g);                                  // seq_cst: see above
+        if (atomic_load(&worker->sleeping)) {
+            pthread_mutex_lock(&worker->mutex);
+            pthread_cond_signal(&worker->wake);
+            pthread_mutex_unlock(&worker->mutex);
+        }
+    }
+    cqk_run_part(&pool_job, 0);
+    for (int i = 0; i < parts - 1; i++) {
+        cqk_worker *worker = pool_workers[i];
+        for (unsigned spins = 1; atomic_load_explicit(&worker->done, memory_order_acquire) != g; spins++) {
+            cqk_pause();
+            if ((spins & 1023) == 0) sched_yield();  // a worker without a core (more threads than cores)
+        }
+    }
+    atomic_flag_clear_explicit(&pool_busy, memory_order_release);
+    return parts;
+}

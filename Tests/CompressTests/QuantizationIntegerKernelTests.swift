@@ -197,3 +197,58 @@ import Testing
         print("integer kernels: best path is \(integerKernelsUseAVX2 ? "AVX2" : "portable C")")
     }
 }
+
+/// The batch-1 thread pool (`cqk_rows_parallel`): results do not depend on the thread count, and
+/// products called from several threads at once (the pool busy: all but one run on their caller)
+/// neither deadlock nor mix their jobs.
+@Suite("Integer kernel thread pool") struct QuantizationIntegerKernelPoolTests {
+    @Test func concurrentPooledProductsEqualSingleThreadedOnes() throws {
+        var random = QuantizationTestRandom(seed: 23)
+        var built: [(QuantizedMatrix, [[Float]], [[Float]])] = []
+        for (scheme, rows, columns) in [(QuantizationScheme.q4_0, 131, 512), (.q8_0, 200, 256), (.q4_1, 64, 96),
+                                        (.int8Symmetric, 45, 128)] {
+            let w = random.gaussian(rows * columns, standardDeviation: 0.05)
+            let granularity = QuantizationGranularity.allCases.first { scheme.supports($0) }!
+            let matrix = try QuantizedMatrix.quantize(w, rows: rows, columns: columns, scheme: scheme,
+                                                      granularity: granularity, name: "t")
+            let inputs = (0..<4).map { _ in random.uniform(columns, in: -3...3) }
+            let expected = inputs.map { x in
+                var y = [Float](repeating: .nan, count: rows)
+                matrix.multiplyRow(x, into: &y, accumulate: false, path: .best, threads: 1)
+                return y
+            }
+            built.append((matrix, inputs, expected))
+        }
+        let cases = built
+        let mismatches = PoolTestCounter()
+        // 8 callers at once, each cycling through shapes, inputs and 2…4 threads (the pool grows
+        // and shrinks), 50 products each.
+        DispatchQueue.concurrentPerform(iterations: 8) { caller in
+            var bad = 0
+            for round in 0..<50 {
+                let (matrix, inputs, expected) = cases[(caller + round) % cases.count]
+                let i = (caller * 7 + round) % inputs.count
+                var y = [Float](repeating: .nan, count: matrix.rows)
+                matrix.multiplyRow(inputs[i], into: &y, accumulate: false, path: round % 5 == 4 ? .portable : .best,
+                                   threads: 2 + (caller + round) % 3)
+                if round % 5 == 4 {  // the portable path: compare with itself single-threaded
+                    var reference = [Float](repeating: .nan, count: matrix.rows)
+                    matrix.multiplyRow(inputs[i], into: &reference, accumulate: false, path: .portable, threads: 1)
+                    if y != reference { bad += 1 }
+                } else if y != expected[i] {
+                    bad += 1
+                }
+            }
+            mismatches.add(bad)
+        }
+        #expect(mismatches.value == 0, "products that differ from the single-threaded ones")
+    }
+}
+
+/// A count shared by the test's callers.
+private final class PoolTestCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var count = 0
+    func add(_ n: Int) { lock.lock(); count += n; lock.unlock() }
+    var value: Int { lock.lock(); defer { lock.unlock() }; return count }
+}

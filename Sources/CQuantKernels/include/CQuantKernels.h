@@ -1,7 +1,8 @@
 // Integer dot products of quantized weight rows with an activation vector quantized to int8
 // blocks of 32 (ggml's Q8_0/Q8_1 idea; our own code and activation layout). Used by
-// Compress.QuantizedMatrix.multiplyRow, which owns the weight layout and the threads; these
-// functions do one range of rows.
+// Compress.QuantizedMatrix.multiplyRow, which owns the weight layout and picks the thread count;
+// cqk_rows does one range of rows on the calling thread, cqk_rows_parallel splits the rows over a
+// small persistent thread pool (see below; GCD's wake-up cost as much as a 5–40 µs product).
 //
 // Activations: x (n floats, n a multiple of 32) becomes, per block b of 32,
 //   d[b] = fp16(amax_b / 127),  q[32b + j] = nearest-even(x · 127/amax_b) ∈ [−127, 127],
@@ -51,6 +52,17 @@ void cqk_rows(int format, const void *w, size_t row_bytes, int rows, int columns
               const int8_t *xq, const float *xd, const float *xs,
               const float *row_scale, const float *row_zero_point,
               float *y, int accumulate, int path);
+
+/// cqk_rows over `threads` threads: the caller and threads − 1 workers of a persistent pool
+/// (pthreads, created on first use and when more are asked for), each on a range of rows starting
+/// at a multiple of 8. Idle workers spin ~100 µs on an atomic, then sleep on a condition variable.
+/// One call at a time owns the pool; a call that finds it busy (another thread's product) runs
+/// all rows on its own thread, so concurrent callers never wait for each other. The result does
+/// not depend on the split (each row is computed by the same code). Returns the threads used.
+int cqk_rows_parallel(int threads, int format, const void *w, size_t row_bytes, int rows, int columns,
+                      const int8_t *xq, const float *xd, const float *xs,
+                      const float *row_scale, const float *row_zero_point,
+                      float *y, int accumulate, int path);
 
 #ifdef __cplusplus
 }

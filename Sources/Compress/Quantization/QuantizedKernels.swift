@@ -9,9 +9,18 @@
 // check this bound); on the quick experiment's students and teacher the validation loss moved by
 // ≤ 0.01% (`alambique eval --stepwise`). The C code is the CQuantKernels target (AVX2/FMA/F16C via
 // per-function target attributes, chosen at run time; a portable C fallback elsewhere); this file
-// keeps the layout and the threads (rows split over the cores from 2^16 weights, in ranges
-// starting at multiples of 8). Q4_0/Q4_1 run eight rows at a time, Q8_0/int8 one (see the C file).
-// int8 matrices whose columns are not a multiple of 32 keep the float path below.
+// keeps the layout and picks the thread count. Q4_0/Q4_1 run eight rows at a time, Q8_0/int8 one
+// (see the C file). int8 matrices whose columns are not a multiple of 32 keep the float path below
+// (GCD threads from 2^16 weights).
+//
+// Threads (batch 1): from 2^15 weights the rows are split over min(Threads.count, rows/8) threads,
+// in ranges starting at multiples of 8, by `cqk_rows_parallel`: the caller and the workers of a
+// persistent C pthread pool, woken through atomics (they spin ~100 µs after a product, then sleep
+// on a condition variable). GCD's `concurrentPerform`, used before, cost about as much to wake
+// its workers as a product takes (5–40 µs; a token runs ~33), so 2 threads generated slower than
+// 1 (bench-medium, 2 cores: Q8_0 ~510 vs ~640 tok/s, Q4_0 ~700 vs ~1000). One product at a time
+// uses the pool; a product called meanwhile from another thread runs on its caller alone.
+// The result does not depend on the thread count (every row is computed by the same code).
 //
 // Measured (`QuantizedKernelBenchmark`, one thread, bench-medium's four matrices × 8 layers in
 // decode order, µs per layer, medians of 3): Q8_0 306 → 158, Q4_0 360 → 99, Q4_1 376 → 132, int8
@@ -37,23 +46,21 @@ struct KernelPointers: @unchecked Sendable {
     let blockSums: UnsafePointer<Float>
 }
 
-/// Weights from which the product is split over threads (fewer: thread start-up costs more).
+/// Weights from which a product is split over GCD threads (fewer: thread start-up costs more):
+/// batches and the float path of batch 1.
 let parallelWorkThreshold = 1 << 16
+
+/// Weights from which a batch-1 integer product is split over the C pool's threads. Measured on
+/// 2 cores (`cqk_rows_parallel` in a hot loop on one shape, AVX2), 2 threads take of 1 thread's
+/// time: ×1.0–1.15 at 2^14 weights for Q4_0 (×0.8 for Q8_0), ×0.83 (×0.66) at 2^15, ×0.6 at
+/// 2^16, ×0.55 at 2^18, ×0.51 at 2^19.5 (bench-medium's largest matrices).
+let integerParallelWorkThreshold = 1 << 15
 
 /// Which code runs the batch-1 integer dot products (CQuantKernels): the best the CPU has (AVX2
 /// when present), or the portable C everywhere (so tests reach the fallback on AVX2 machines).
 enum IntegerKernelPath: Int32, CaseIterable, Sendable {
     case best = 0      // CQK_PATH_BEST
     case portable = 1  // CQK_PATH_PORTABLE
-}
-
-/// Pointers handed to the integer kernels' worker threads: x quantized (int8 quants, block
-/// scales d, block sums s = d·Σq) and `y`, written in disjoint ranges.
-struct IntegerKernelPointers: @unchecked Sendable {
-    let quants: UnsafePointer<Int8>
-    let scales: UnsafePointer<Float>
-    let sums: UnsafePointer<Float>
-    let y: UnsafeMutablePointer<Float>
 }
 
 /// x (a multiple of 32 values) quantized as the integer kernels quantize it: int8 quants, one
@@ -92,43 +99,32 @@ extension QuantizedMatrix {
         }
     }
 
-    /// Threads for a batch-1 product: one below 2^16 weights, else up to one per 8 rows.
+    /// Threads for a batch-1 float-path product: one below 2^16 weights, else up to one per 8 rows.
     private var rowThreads: Int {
         rows * columns >= parallelWorkThreshold ? min(Threads.count, max(1, rows / 8)) : 1
     }
 
-    /// `multiplyRow` on the chosen integer-kernel path.
+    /// Threads for a batch-1 integer product (the C pool): one below `integerParallelWorkThreshold`
+    /// weights, else up to one per 8 rows.
+    var integerRowThreads: Int {
+        rows * columns >= integerParallelWorkThreshold ? min(Threads.count, max(1, rows / 8)) : 1
+    }
+
+    /// `multiplyRow` on the chosen integer-kernel path, over `threads` threads (nil:
+    /// `integerRowThreads`; tests pass more to reach the pool on small matrices).
     func multiplyRow(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, accumulate: Bool,
-                     path: IntegerKernelPath) {
+                     path: IntegerKernelPath, threads: Int? = nil) {
         guard usesIntegerKernel else { floatMultiplyRow(x, into: y, accumulate: accumulate); return }
         let blocks = columns / QuantizationScheme.blockSize
         withUnsafeTemporaryAllocation(of: Int8.self, capacity: columns) { quants in
             withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * blocks) { blockValues in
                 let q = quants.baseAddress!, d = blockValues.baseAddress!, s = d + blocks
                 cqk_quantize_activations(x, Int32(columns), q, d, s, path.rawValue)
-                let pointers = IntegerKernelPointers(quants: q, scales: d, sums: s, y: y)
-                let threads = rowThreads
-                if threads == 1 {
-                    integerRows(0..<rows, pointers, accumulate: accumulate, path: path)
-                } else {
-                    // Ranges start at multiples of 8 rows (the Q4 kernels' groups).
-                    let groups = (rows + 7) / 8
-                    DispatchQueue.concurrentPerform(iterations: threads) { t in
-                        let start = min(rows, groups * t / threads * 8), end = min(rows, groups * (t + 1) / threads * 8)
-                        self.integerRows(start..<end, pointers, accumulate: accumulate, path: path)
-                    }
-                }
+                // One C call; over 2 threads or more it runs on the C pool (see the header).
+                _ = cqk_rows_parallel(Int32(threads ?? integerRowThreads), integerFormat, data, rowBytes, Int32(rows), Int32(columns),
+                                      q, d, s, rowScale, rowZeroPoint, y, accumulate ? 1 : 0, path.rawValue)
             }
         }
-    }
-
-    /// One C call for the rows in `range`.
-    private func integerRows(_ range: Range<Int>, _ p: IntegerKernelPointers, accumulate: Bool, path: IntegerKernelPath) {
-        guard !range.isEmpty else { return }
-        let r0 = range.lowerBound
-        cqk_rows(integerFormat, data + r0 * rowBytes, rowBytes, Int32(range.count), Int32(columns),
-                 p.quants, p.scales, p.sums, rowScale + r0, rowZeroPoint + r0, p.y + r0,
-                 accumulate ? 1 : 0, path.rawValue)
     }
 
     /// The float path of `multiplyRow` for int8 matrices with a column tail (x stays float32).
