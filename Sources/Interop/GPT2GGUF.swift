@@ -188,7 +188,7 @@ public enum GPT2GGUF {
                 } else if let packed = linear.packed {
                     throw InteropError("\(hfName): a \(packed.format) layer; load the checkpoint without packing sparse layers")
                 } else {
-                    let rows = outputRows(linear.weight)
+                    let rows = ModelQuantization.outputRows(linear.weight)
                     if let scheme = type.scheme {
                         let matrix = try rows.withUnsafeBufferPointer {
                             try QuantizedMatrix.quantize($0.baseAddress!, rows: linear.outFeatures, columns: linear.inFeatures,
@@ -217,17 +217,6 @@ public enum GPT2GGUF {
             try writer.addTensor(name, dimensions: dimensions, halves: rows)
         } else {
             try writer.addTensor(name, dimensions: dimensions, floats: rows)
-        }
-    }
-
-    /// A Linear weight (in, out) as rows of outputs [out, in].
-    static func outputRows(_ weight: Tensor) -> [Float] {
-        let (inputs, outputs) = (weight.shape[0], weight.shape[1])
-        return [Float](unsafeUninitializedCapacity: inputs * outputs) { buffer, count in
-            for i in 0..<inputs {
-                for o in 0..<outputs { buffer[o * inputs + i] = weight.data[i * outputs + o] }
-            }
-            count = inputs * outputs
         }
     }
 

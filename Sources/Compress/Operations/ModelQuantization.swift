@@ -30,8 +30,8 @@ public enum ModelQuantization {
         return packed.map(\.2)
     }
 
-    /// A Linear weight (in, out) as rows of outputs [out, in].
-    static func outputRows(_ weight: Tensor) -> [Float] {
+    /// A Linear weight (in, out) as rows of outputs [out, in] (the layout of quantized matrices and of GGUF).
+    public static func outputRows(_ weight: Tensor) -> [Float] {
         let (inputs, outputs) = (weight.shape[0], weight.shape[1])
         var result = [Float](repeating: 0, count: inputs * outputs)
         for i in 0 ..< inputs {
