@@ -51,8 +51,16 @@ public final class DistillationObjective: TrainingObjective {
         self.settings = settings
     }
 
-    public func trainingLoss(model: GPT, step: Int, rng: inout RNG) throws -> Tensor {
+    public func trainingBatch(step: Int, rng: inout RNG) throws -> TrainingBatch {
         let batch = try sampler.batch(step: step)
+        let settings = self.settings
+        return TrainingBatch(rows: batch.inputs.shape[0]) { model, range in
+            try Self.loss(model: model, batch: batch.rows(range), settings: settings)
+        }
+    }
+
+    /// α · s(T) · D(teacher ‖ student) + (1 − α) · CE on one batch (or some of its windows).
+    static func loss(model: GPT, batch: DistillationBatch, settings: DistillationSettings) throws -> Tensor {
         let logits = try model(batch.inputs)                                      // (B, T, V)
         let crossEntropy = try logits.crossEntropy(targets: batch.targets)
         guard settings.alpha > 0 else { return crossEntropy }

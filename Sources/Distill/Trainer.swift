@@ -89,10 +89,25 @@ public protocol TrainingObjective: AnyObject {
     /// Windows per batch (B) and positions per window (T).
     var batchSize: Int { get }
     var context: Int { get }
-    /// The loss of training step `step`'s batch; objectives that sample with `rng` advance it.
-    func trainingLoss(model: GPT, step: Int, rng: inout RNG) throws -> Tensor
+    /// Training step `step`'s batch; objectives that sample with `rng` advance it.
+    func trainingBatch(step: Int, rng: inout RNG) throws -> TrainingBatch
     /// Metrics on the fixed validation data (called with no gradient recording, dropout off).
     func evaluate(model: GPT) throws -> Evaluation
+}
+
+/// A training batch as the trainer sees it: its windows (rows) and the loss of any run of them,
+/// so the trainer can split the batch over data-parallel shards (NN/Training/DataParallel.swift).
+public struct TrainingBatch {
+    /// Windows in the batch.
+    public let rows: Int
+    /// The mean loss of windows `range` on `model` — the trained model or a replica that shares its
+    /// weights. Called from several threads at once: it must only read the batch.
+    public let loss: (_ model: GPT, _ range: Range<Int>) throws -> Tensor
+
+    public init(rows: Int, loss: @escaping (_ model: GPT, _ range: Range<Int>) throws -> Tensor) {
+        self.rows = rows
+        self.loss = loss
+    }
 }
 
 /// Next-token cross-entropy on windows at random offsets of a token stream (DESIGN.md §5).
@@ -111,9 +126,12 @@ public final class NextTokenObjective: TrainingObjective {
         self.validation = try validation.validationBatches(batchSize: batchSize, maximumBatches: validationBatches)
     }
 
-    public func trainingLoss(model: GPT, step: Int, rng: inout RNG) throws -> Tensor {
+    public func trainingBatch(step: Int, rng: inout RNG) throws -> TrainingBatch {
         let batch = try train.randomBatch(batchSize: batchSize, rng: &rng)
-        return try model.loss(batch.inputs, targets: batch.targets)
+        return TrainingBatch(rows: batchSize) { model, range in
+            let windows = try batch.rows(range)
+            return try model.loss(windows.inputs, targets: windows.targets)
+        }
     }
 
     public func evaluate(model: GPT) throws -> Evaluation {
@@ -138,6 +156,8 @@ public final class Trainer {
     public var step = 0
     /// The model's parameters, walked once (the reflective walk need not run every step).
     private let parameters: [Tensor]
+    /// Splits each batch over replicas of the model, one per thread.
+    private let parallel: DataParallel<GPT>
     /// Wall time spent in earlier sessions of this run (resumed runs continue the clock).
     public var elapsedBefore: Double = 0
     private var sessionStart: Date?
@@ -164,6 +184,7 @@ public final class Trainer {
                               beta1: recipe.beta1, beta2: recipe.beta2, epsilon: recipe.epsilon)
         dataRNG = RNG(seed: recipe.seed &+ 0xDA7A)
         parameters = model.parameters()
+        parallel = try DataParallel(model: model) { try GPT(config: model.config, seed: 0) }
     }
 
     /// Next-token training on token windows (teacher training, and students from scratch on text).
@@ -187,13 +208,16 @@ public final class Trainer {
     public func trainStep() throws -> Float {
         let lr = recipe.learningRate(at: step)
         optimizer.learningRate = lr
-        let loss = try objective.trainingLoss(model: model, step: step, rng: &dataRNG)
-        let value = try loss.item()
+        let batch = try objective.trainingBatch(step: step, rng: &dataRNG)
+        // With dropout, each shard draws its masks from a stream seeded by the model's (saved with
+        // a checkpoint, so a resumed run draws the same masks).
+        let model = self.model
+        let reseedDropout: ((GPT, Int) -> Void)? = model.config.dropout > 0
+            ? { replica, _ in replica.dropoutRNG = RNG(seed: model.dropoutRNG.next()) } : nil
+        let value = try parallel.gradients(rows: batch.rows, prepare: reseedDropout, loss: batch.loss)
         guard value.isFinite else {
             throw ModelError("training diverged: loss is \(value) at step \(step)\(divergenceNote())")
         }
-        parameters.forEach { $0.zeroGrad() }
-        try loss.backward()
         clipGradientNorm(parameters, maxNorm: recipe.gradientClip)
         optimizer.step()
         step += 1

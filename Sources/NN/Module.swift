@@ -73,6 +73,12 @@ open class Module {
     /// Switches this module and all submodules to evaluation mode.
     public func eval() { namedModules().forEach { $0.module.isTraining = false } }
 
+    /// Points this module's own parameters (not its submodules') at `source`'s — the same
+    /// storage, new leaves (`Tensor.sharedLeaf()`) — for a data-parallel replica
+    /// (`shareParameters(of:)`, Training/DataParallel.swift). Layers that hold tensors override
+    /// it; containers hold none of their own. `source` is a module of the same type.
+    open func shareOwnParameters(of source: Module) throws {}
+
     /// Clears every parameter's gradient.
     public func zeroGrad() { parameters().forEach { $0.zeroGrad() } }
 

@@ -139,6 +139,14 @@ public final class Tensor: @unchecked Sendable {
     /// This tensor's values as a new leaf: same storage, no gradient history.
     public func detached() -> Tensor { Tensor(shape: shape, storage: storage) }
 
+    /// A new leaf over the same storage that records like this one (same `requiresGrad`) but
+    /// collects its own gradient: what a data-parallel replica trains through (NN/Training), so
+    /// shards running at once never write the same gradient. Writes through either are seen by both.
+    public func sharedLeaf() -> Tensor { Tensor(shape: shape, storage: storage, requiresGrad: requiresGrad) }
+
+    /// Whether `other` is a view of the same storage (a reshape, a detached copy, a shared leaf).
+    public func sharesStorage(with other: Tensor) -> Bool { storage === other.storage }
+
     /// Sets the gradient to nil (the next backward allocates and accumulates afresh).
     public func zeroGrad() { grad = nil }
 
@@ -171,4 +179,15 @@ public struct IndexTensor: Sendable, Equatable {
     }
 
     public var count: Int { values.count }
+
+    /// Rows `range` of the first axis (the windows of a batch); the whole tensor when it covers all.
+    public func rows(_ range: Range<Int>) throws -> IndexTensor {
+        guard let first = shape.first, range.lowerBound >= 0, range.upperBound <= first else {
+            throw TensorError("IndexTensor.rows: rows \(range) are outside shape \(shape)")
+        }
+        if range == 0 ..< first { return self }
+        let width = count / max(first, 1)
+        return try IndexTensor(shape: [range.count] + shape.dropFirst(),
+                               values: Array(values[(range.lowerBound * width) ..< (range.upperBound * width)]))
+    }
 }

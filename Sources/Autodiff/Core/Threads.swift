@@ -11,8 +11,29 @@ public enum Threads {
     /// Cores available to this process (at least 1).
     public static var defaultCount: Int { max(1, System.activeProcessorCount) }
 
-    /// The thread count in use.
-    public static var count: Int { current }
+    /// The thread count in use: the setting, or less inside `limited(to:)` on this thread.
+    public static var count: Int {
+        let limit = Int(bitPattern: pthread_getspecific(limitKey))
+        return limit == 0 ? current : min(limit, current)
+    }
+
+    /// A lower count for the kernels run by one thread (a data-parallel shard, NN/Training), which
+    /// must not split its ops over the threads the other shards are using; 0 (nil) when unset.
+    /// A pthread key, not a task-local: every op reads it, and generation runs hundreds of small
+    /// ops per token (a task-local lookup there cost a quarter of student-tiny's decode speed).
+    private static let limitKey: pthread_key_t = {
+        var key = pthread_key_t()
+        precondition(pthread_key_create(&key, nil) == 0, "Threads: no pthread key left")
+        return key
+    }()
+
+    /// Runs `body` with kernels on this thread using at most `threads` threads.
+    public static func limited<R>(to threads: Int, _ body: () throws -> R) rethrows -> R {
+        let previous = pthread_getspecific(limitKey)
+        pthread_setspecific(limitKey, UnsafeRawPointer(bitPattern: max(1, threads)))
+        defer { pthread_setspecific(limitKey, previous) }
+        return try body()
+    }
 
     /// Sets the thread count for our kernels, matrix products included (OpenBLAS itself runs
     /// on the calling thread; see Kernels/BLAS.swift).

@@ -34,6 +34,17 @@ public enum DistillationTeacher {
     /// The K largest raw logits (N, K), descending, their vocabulary ids (N, K), and the log-sum-exp
     /// over the full vocabulary (N).
     case topK(indices: IndexTensor, logits: Tensor, logSumExp: Tensor)
+
+    /// The teacher's rows `range` (the positions of some of a batch's windows).
+    public func rows(_ range: Range<Int>) throws -> DistillationTeacher {
+        switch self {
+        case .logits(let logits):
+            return .logits(try logits.sliced(axis: 0, range))
+        case .topK(let indices, let logits, let logSumExp):
+            return .topK(indices: try indices.rows(range), logits: try logits.sliced(axis: 0, range),
+                         logSumExp: try logSumExp.sliced(axis: 0, range))
+        }
+    }
 }
 
 extension Tensor {

@@ -1,6 +1,7 @@
 // The distillation step of `alambique bench train`: a student trained from a top-k logit file —
-// batch read and assembled by the sampler, forward, cross-entropy, the divergence at T = 2 with
-// α = 0.5, backward, clipping, AdamW — as `alambique distill` runs it.
+// batch read and assembled by the sampler, then (split over one replica per thread) forward,
+// cross-entropy, the divergence at T = 2 with α = 0.5, backward; clipping, AdamW — as
+// `alambique distill` runs it.
 
 import Foundation
 import Models
@@ -9,7 +10,7 @@ import Store
 /// Seconds per distillation step of `model` on a top-32 float16 file written for the occasion from a
 /// random teacher of the same vocabulary over random tokens (the step's cost does not depend on
 /// what the logits say).
-func distillStepSeconds(model: GPT, batchSize: Int, runs: Int, scratch: URL) throws -> Double {
+func distillStepSeconds(model: GPT, parallel: DataParallel<GPT>, batchSize: Int, runs: Int, scratch: URL) throws -> Double {
     let config = model.config
     let t = config.contextLength, v = config.vocabularySize
     try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
@@ -33,12 +34,13 @@ func distillStepSeconds(model: GPT, batchSize: Int, runs: Int, scratch: URL) thr
     return try medianSecondsPerCall(runs: runs, minimumSeconds: 0.5) {
         let batch = try sampler.batch(step: step)
         step += 1
-        parameters.forEach { $0.zeroGrad() }
-        let logits = try model(batch.inputs)                                                   // (B, T, V)
-        let divergence = try logits.reshaped([batch.inputs.count, v])
-            .distillationDivergence(teacher: batch.teacher!, temperature: 2, divergence: .forwardKL)
-        let loss = try divergence * (0.5 * 4) + logits.crossEntropy(targets: batch.targets) * 0.5
-        try loss.backward()
+        _ = try parallel.gradients(rows: batchSize) { replica, range in
+            let windows = try batch.rows(range)
+            let logits = try replica(windows.inputs)                                           // (B, T, V)
+            let divergence = try logits.reshaped([windows.inputs.count, v])
+                .distillationDivergence(teacher: windows.teacher!, temperature: 2, divergence: .forwardKL)
+            return try divergence * (0.5 * 4) + logits.crossEntropy(targets: windows.targets) * 0.5
+        }
         clipGradientNorm(parameters, maxNorm: 1)
         optimizer.step()
     }

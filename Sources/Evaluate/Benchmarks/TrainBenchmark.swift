@@ -50,12 +50,14 @@ public struct TrainBenchmark {
             let targets = try IndexTensor(shape: [batchSize, config.contextLength],
                                           values: (0..<count).map { _ in Int32(rng.nextInt(below: vocabularySize)) })
             let optimizer = try AdamW(groups: model.parameterGroups(weightDecay: 0.1), learningRate: 1e-4, beta2: 0.99)
-            // One training step as the trainer runs it: forward, loss, backward, clip, AdamW.
+            // One training step as the trainer runs it: the batch split over one replica per
+            // thread (forward, loss, backward), the gradients added up, clip, AdamW.
             let parameters = model.parameters()
+            let parallel = try DataParallel(model: model) { try GPT(config: config, seed: 0) }
             let train = try medianSecondsPerCall(runs: runs, minimumSeconds: 0.5) {
-                parameters.forEach { $0.zeroGrad() }
-                let loss = try model.loss(ids, targets: targets)
-                try loss.backward()
+                _ = try parallel.gradients(rows: batchSize) { replica, range in
+                    try replica.loss(ids.rows(range), targets: targets.rows(range))
+                }
                 clipGradientNorm(parameters, maxNorm: 1)
                 optimizer.step()
             }
@@ -66,7 +68,8 @@ public struct TrainBenchmark {
                                                   train_tok_s: Double(count) / train, forward_tok_s: Double(count) / forward)
             if preset.hasPrefix("student") {
                 let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("alambique-bench-distill-\(UUID().uuidString)")
-                row.distill_tok_s = Double(count) / (try distillStepSeconds(model: model, batchSize: batchSize, runs: runs, scratch: scratch))
+                row.distill_tok_s = Double(count) / (try distillStepSeconds(model: model, parallel: parallel, batchSize: batchSize,
+                                                                             runs: runs, scratch: scratch))
             }
             row.generate_tok_s = try benchmarkGeneration(model: model, promptLength: 16, newTokens: 100, runs: runs)
             progress(String(format: "%@: train %.0f tok/s, forward %.0f tok/s, distill %@ tok/s, generate %.0f tok/s", preset,

@@ -14,6 +14,15 @@ public final class Linear: Module {
         self.bias = bias ? try Tensor.zeros([outFeatures], requiresGrad: true) : nil
     }
 
+    public override func shareOwnParameters(of source: Module) throws {
+        guard let s = source as? Linear else { throw TensorError("shareParameters: \(type(of: source)) is not a Linear") }
+        if let packed = s.packed {
+            throw TensorError("shareParameters: a packed (\(packed.format)) Linear is frozen and has no replica for training")
+        }
+        weight = s.weight.sharedLeaf()
+        bias = s.bias?.sharedLeaf()
+    }
+
     public var inFeatures: Int { packed?.columns ?? weight.shape[0] }
     public var outFeatures: Int { packed?.rows ?? weight.shape[1] }
 
@@ -55,6 +64,11 @@ public final class Embedding: Module {
         rng.fillNormal(weight, std: std)
     }
 
+    public override func shareOwnParameters(of source: Module) throws {
+        guard let s = source as? Embedding else { throw TensorError("shareParameters: \(type(of: source)) is not an Embedding") }
+        weight = s.weight.sharedLeaf()
+    }
+
     /// ids (…) → (…, dimensions)
     public func callAsFunction(_ ids: IndexTensor) throws -> Tensor { try weight.embedding(ids) }
 }
@@ -69,6 +83,12 @@ public final class LayerNorm: Module {
         weight = try Tensor.full([dimensions], 1, requiresGrad: true)
         bias = try Tensor.zeros([dimensions], requiresGrad: true)
         self.epsilon = epsilon
+    }
+
+    public override func shareOwnParameters(of source: Module) throws {
+        guard let s = source as? LayerNorm else { throw TensorError("shareParameters: \(type(of: source)) is not a LayerNorm") }
+        weight = s.weight.sharedLeaf()
+        bias = s.bias.sharedLeaf()
     }
 
     /// (…, C) → (…, C)

@@ -231,7 +231,7 @@ private func forEachSpanPiece(_ spans: [AdamWSpan], minimumPerThread: Int,
 }
 
 /// A value handed to worker threads as-is (buffers whose ranges the workers split).
-private struct Unchecked<T>: @unchecked Sendable {
+struct Unchecked<T>: @unchecked Sendable {
     let value: T
     init(_ value: T) { self.value = value }
 }

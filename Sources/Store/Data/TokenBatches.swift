@@ -7,6 +7,11 @@ import NN
 public struct TokenBatch: Sendable {
     public let inputs: IndexTensor
     public let targets: IndexTensor
+
+    /// Windows `range` of the batch.
+    public func rows(_ range: Range<Int>) throws -> TokenBatch {
+        TokenBatch(inputs: try inputs.rows(range), targets: try targets.rows(range))
+    }
 }
 
 /// A token stream cut into windows of `context` + 1 tokens.

@@ -14,6 +14,13 @@ public struct DistillationBatch {
     public let targets: IndexTensor  // (B, T)
     /// nil when the sampler was made without the teacher (the hard-label baseline).
     public let teacher: DistillationTeacher?
+
+    /// Windows `range` of the batch, with their teacher rows.
+    public func rows(_ range: Range<Int>) throws -> DistillationBatch {
+        let t = inputs.shape.count == 2 ? inputs.shape[1] : 1
+        return DistillationBatch(inputs: try inputs.rows(range), targets: try targets.rows(range),
+                                 teacher: try teacher?.rows((range.lowerBound * t) ..< (range.upperBound * t)))
+    }
 }
 
 public final class LogitsBatchSampler {
