@@ -73,6 +73,7 @@ extension Tensor {
             // 1 where a token is in the rest bucket, 0 for the row's stored tokens (set and reset per row).
             var restMask = [Float](repeating: 1, count: v)
             var logP = [Double](repeating: 0, count: k), logQ = [Double](repeating: 0, count: k)
+            var p = [Double](repeating: 0, count: k)
             restMask.withUnsafeMutableBufferPointer { mask in
                 for row in range {
                     let z = pz.value + row * v
@@ -83,7 +84,8 @@ extension Tensor {
                     pn.value[2 * row] = maximum
                     pn.value[2 * row + 1] = logSum
                     // Teacher buckets at T.
-                    let logPRest = table.teacherLogProbabilities(row: row, temperature: Double(temperature), into: &logP)
+                    let (logPRest, pRest) = table.teacherProbabilities(row: row, temperature: Double(temperature),
+                                                                       logP: &logP, p: &p)
                     // Student buckets: the stored tokens, then the rest (a sum outside the top-k, never 1 − Σ).
                     let ids = table.indices(row: row)
                     for b in 0..<k {
@@ -99,14 +101,14 @@ extension Tensor {
                     }
                     var loss: Double = 0, hSum: Double = 0
                     for b in 0..<k {
-                        let (term, hb) = divergence.term(logP: logP[b], logQ: logQ[b])
+                        let (term, hb) = divergence.term(p: p[b], logP: logP[b], logQ: logQ[b])
                         loss += term
                         hSum += hb
                         ph.value[row * k + b] = Float(hb)
                     }
                     var hRest: Double = 0
                     if table.hasRest {
-                        let (term, hb) = divergence.term(logP: logPRest, logQ: logQRest)
+                        let (term, hb) = divergence.term(p: pRest, logP: logPRest, logQ: logQRest)
                         loss += term
                         hSum += hb
                         hRest = hb
@@ -181,26 +183,29 @@ private func accumulateMaskedExp(_ t: UnsafeMutablePointer<Float>, _ x: UnsafeMu
 }
 
 extension Divergence {
-    /// The bucket's contribution to D and h_b = Q_b · ∂D/∂Q_b, from log P_b and log Q_b.
+    /// The bucket's contribution to D and h_b = Q_b · ∂D/∂Q_b, from P_b = exp(log P_b) (the teacher
+    /// side has it already), log P_b and log Q_b. Q_b = exp(log Q_b) is taken only where needed.
     @inline(__always)
-    func term(logP: Double, logQ: Double) -> (value: Double, h: Double) {
+    func term(p: Double, logP: Double, logQ: Double) -> (value: Double, h: Double) {
         // A NaN from either side must reach the loss (the trainer stops on it), not vanish in a `p > 0` test.
         guard !logP.isNaN, !logQ.isNaN else { return (.nan, .nan) }
-        let p = Foundation.exp(logP), q = Foundation.exp(logQ)
         switch self {
         case .forwardKL:
             return p > 0 ? (p * (logP - logQ), -p) : (0, 0)
         case .reverseKL:
+            let q = Foundation.exp(logQ)
             guard q > 0 else { return (0, 0) }
             let logPFloor = max(logP, Foundation.log(1e-10))  // a teacher zero would make the divergence infinite
             return (q * (logQ - logPFloor), q * (logQ - logPFloor + 1))
         case .jensenShannon:
+            let q = Foundation.exp(logQ)
             let m = 0.5 * (p + q)
             guard m > 0 else { return (0, 0) }
             let logM = Foundation.log(m)
             let value = 0.5 * ((p > 0 ? p * (logP - logM) : 0) + (q > 0 ? q * (logQ - logM) : 0))
             return (value, q > 0 ? 0.5 * q * (logQ - logM) : 0)
         case .meanSquaredError:
+            let q = Foundation.exp(logQ)
             return ((q - p) * (q - p), 2 * q * (q - p))
         }
     }
@@ -264,8 +269,10 @@ private final class DistillationTable {
     @inline(__always)
     func indices(row: Int) -> UnsafeMutablePointer<Int32>? { ids.map { $0 + row * bucketCount } }
 
-    /// Writes log P_b at `temperature` for the stored buckets and returns log P_rest (−∞ when there is none).
-    func teacherLogProbabilities(row: Int, temperature: Double, into logP: inout [Double]) -> Double {
+    /// Writes log P_b and P_b at `temperature` for the stored buckets and returns log P_rest and
+    /// P_rest (−∞ and 0 when there is none).
+    func teacherProbabilities(row: Int, temperature: Double, logP: inout [Double], p: inout [Double])
+        -> (logPRest: Double, pRest: Double) {
         let k = bucketCount
         let l = logits + row * k
         var maximum = -Double.infinity
@@ -282,10 +289,17 @@ private final class DistillationTable {
             }
         }
         var sum: Double = 0
-        for b in 0..<k { sum += Foundation.exp(Double(l[b]) / temperature - maximum) }
-        if restLogit > -.infinity { sum += Foundation.exp(restLogit - maximum) }
+        for b in 0..<k {
+            p[b] = Foundation.exp(Double(l[b]) / temperature - maximum)  // unnormalised until the end
+            sum += p[b]
+        }
+        let restMass = restLogit > -.infinity ? Foundation.exp(restLogit - maximum) : 0
+        sum += restMass
         let logZ = maximum + Foundation.log(sum)
-        for b in 0..<k { logP[b] = Double(l[b]) / temperature - logZ }
-        return restLogit - logZ
+        for b in 0..<k {
+            logP[b] = Double(l[b]) / temperature - logZ
+            p[b] /= sum
+        }
+        return (restLogit - logZ, restMass / sum)
     }
 }
