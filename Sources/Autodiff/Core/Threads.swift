@@ -19,8 +19,8 @@ public enum Threads {
 
     /// A lower count for the kernels run by one thread (a data-parallel shard, NN/Training), which
     /// must not split its ops over the threads the other shards are using; 0 (nil) when unset.
-    /// A pthread key, not a task-local: every op reads it, and generation runs hundreds of small
-    /// ops per token (a task-local lookup there cost a quarter of student-tiny's decode speed).
+    /// A pthread key rather than a task-local: every op reads it (generation runs hundreds of small
+    /// ops per token), and a key is one thread-local load.
     private static let limitKey: pthread_key_t = {
         var key = pthread_key_t()
         precondition(pthread_key_create(&key, nil) == 0, "Threads: no pthread key left")

@@ -2,8 +2,8 @@
 // shard runs forward and backward through its own replica of the model. Replicas share the
 // model's weights (the same memory) but collect their own gradients, which are then added up in
 // a fixed order. Each shard runs its ops on one thread, so a step has one fork and one join
-// instead of one per op, and no op waits for the other core: on 2 cores a student-tiny step runs
-// ~15% faster than with every op split in two (BENCHMARKS.md).
+// instead of one per op, and no op waits for the other core: on 2 cores a student-tiny step ran
+// 7–16% faster than with every op split in two, in alternating pairs (BENCHMARKS.md).
 //
 // The result depends on the shard count (sums are taken in another order), not on timing: the
 // same batch, weights and shard count give the same gradient bits every time.
