@@ -104,6 +104,34 @@ func logits(_ model: GPT) throws -> [Float] {
         #expect(try bitDifferences(logits(reloaded), logits(second)).count == 0)
     }
 
+    @Test("a run's folder before its first checkpoint (only metrics.jsonl) is replaced without a trace; a foreign file is kept aside")
+    func replaceRunFolder() throws {
+        let temporary = try TemporaryDirectory()
+        defer { temporary.remove() }
+        let model = try GPT(config: TinyCheckpoint.config, seed: 1)
+        let curve = Data("{\"step\": 0}\n{\"step\": 1}\n".utf8)
+        func save(to directory: URL) throws {
+            try Checkpoint.save(module: model, config: TinyCheckpoint.config, tokenizer: TinyCheckpoint.tokenizer,
+                                info: TinyCheckpoint.info, extraFiles: ["metrics.jsonl": curve], to: directory)
+        }
+        let fileManager = FileManager.default
+        let run = temporary.file("run")
+        try fileManager.createDirectory(at: run, withIntermediateDirectories: true)
+        try Data("{\"step\": 0}\n".utf8).write(to: run.appendingPathComponent("metrics.jsonl"))
+        try save(to: run)
+        #expect(try fileManager.contentsOfDirectory(atPath: temporary.url.path) == ["run"])
+        #expect(try Data(contentsOf: run.appendingPathComponent("metrics.jsonl")) == curve)
+
+        let mistaken = temporary.file("mistaken")
+        try fileManager.createDirectory(at: mistaken, withIntermediateDirectories: true)
+        try Data("keep me".utf8).write(to: mistaken.appendingPathComponent("notes.txt"))
+        try save(to: mistaken)
+        let kept = try fileManager.contentsOfDirectory(atPath: temporary.url.path).filter { $0.hasPrefix("mistaken.old-") }
+        #expect(kept.count == 1)
+        #expect(try String(contentsOf: temporary.url.appendingPathComponent(kept[0]).appendingPathComponent("notes.txt"),
+                           encoding: .utf8) == "keep me")
+    }
+
     @Test("a failed save leaves the existing checkpoint untouched and no temporary directory behind")
     func failedSave() throws {
         let saved = try TinyCheckpoint()

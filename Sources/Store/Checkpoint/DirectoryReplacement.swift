@@ -65,12 +65,16 @@ enum DirectoryReplacement {
     }
 
     /// Deletes the replaced directory when it was a checkpoint (it holds config.json or
-    /// model.safetensors); anything else — a folder given as the destination by mistake — is
-    /// kept beside the new checkpoint as `<name>.old-*`, never deleted.
+    /// model.safetensors) or when the replacement holds every file it had (a run's folder before
+    /// its first checkpoint, with only the live metrics.jsonl that the checkpoint carries in full).
+    /// Anything else — a folder given as the destination by mistake — is kept beside the new
+    /// checkpoint as `<name>.old-*`, never deleted.
     private static func removeIfSuperseded(_ old: URL, by replacement: URL) {
         let fileManager = FileManager.default
         let names = (try? fileManager.contentsOfDirectory(atPath: old.path)) ?? []
-        if names.contains(Checkpoint.configFileName) || names.contains(Checkpoint.modelFileName) {
+        let replaced = Set((try? fileManager.contentsOfDirectory(atPath: replacement.path)) ?? [])
+        if names.contains(Checkpoint.configFileName) || names.contains(Checkpoint.modelFileName)
+            || names.allSatisfy(replaced.contains) {
             try? fileManager.removeItem(at: old)
         } else if !old.lastPathComponent.contains(".old-") {
             let kept = replacement.deletingLastPathComponent()
