@@ -1,6 +1,6 @@
 // An experiment file (experiments/<name>.yaml): data, tokenizer, teacher, logit export, students
 // (distilled and baseline), pruning and quantization variants, and the comparison — the whole lab
-// in one description. Unknown keys are errors naming the key and the file.
+// in one description. Unknown keys and out-of-range values are errors naming the file, the line and the key.
 //
 //     name: shakespeare-quick
 //     tokenizer: char
@@ -15,7 +15,11 @@
 //       - {name: q8, from: distilled, scheme: q8_0}
 //     compare: {validation_batches: 20, judge_tokens: 48}
 
+import Compress
+import Distill
 import Foundation
+import Models
+import Store
 import Tokenizers
 import Yams
 
@@ -98,111 +102,104 @@ public struct Experiment: Codable, Equatable, Sendable {
     }
 
     /// Reads and checks an experiment file.
-    /// - Throws: `LabError` naming the file and the key (unknown, wrong type, missing, or a reference to no stage).
+    /// - Throws: `LabError` naming the file, the line and the key (unknown, wrong type, missing, out of range, or a
+    ///   reference to no stage), or a bound the document breaks (size, nesting, aliases).
     public init(contentsOf url: URL) throws {
         let text: String
         do { text = try String(contentsOf: url, encoding: .utf8) } catch {
-            throw LabError("\(url.path): cannot read (\(error.localizedDescription))")
+            throw LabError("\(url.path): cannot read the experiment file (\(error.localizedDescription))")
         }
         try self.init(yaml: text, source: url.path)
     }
 
     public init(yaml: String, source: String) throws {
-        let object: Any?
-        do { object = try Yams.load(yaml: yaml) } catch { throw LabError("\(source): not valid YAML (\(error))") }
-        guard let root = object as? [String: Any] else { throw LabError("\(source): expected a mapping at the top") }
-        // Errors name the line of the key they are about.
-        func located(_ key: String, _ value: String? = nil) -> String {
-            Self.line(of: key, value: value, in: yaml).map { "\(source):\($0)" } ?? source
-        }
-        try Self.rejectUnknown(root, Self.self, path: "", source: source, locate: located)
-        do {
-            let json = try JSONSerialization.data(withJSONObject: root)
-            self = try JSONDecoder().decode(Experiment.self, from: json)
-        } catch let DecodingError.keyNotFound(key, context) {
-            let parent = context.codingPath.last(where: { $0.intValue == nil })?.stringValue
-            throw LabError("\(parent.map { located($0) } ?? source): \((context.codingPath.map(\.stringValue) + [key.stringValue]).joined(separator: ".")) is missing")
-        } catch let DecodingError.typeMismatch(_, context), let DecodingError.dataCorrupted(context) {
-            let key = context.codingPath.last(where: { $0.intValue == nil })?.stringValue ?? ""
-            throw LabError("\(located(key)): \(context.codingPath.map(\.stringValue).joined(separator: ".")) has the wrong type (\(context.debugDescription))")
-        } catch let error as LabError {
-            throw error
-        } catch {
-            throw LabError("\(source): \(error)")
-        }
-        try validate(source: source, locate: located)
+        let document = try ExperimentDocument(yaml: yaml, source: source)
+        self = try document.decode()
+        try validate(at: document.locate)
     }
 
-    /// The 1-based line where `key:` (followed by `value`, when given) first appears in `text`.
-    static func line(of key: String, value: String?, in text: String) -> Int? {
-        guard !key.isEmpty else { return nil }
-        for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            var search = line[...]
-            while let range = search.range(of: key + ":") {
-                let before = search[..<range.lowerBound].last
-                let boundary = before == nil || before == " " || before == "{" || before == "," || before == "-" || before == "\t"
-                let rest = search[range.upperBound...].drop { $0 == " " }
-                if boundary, value.map({ rest.hasPrefix($0) }) ?? true { return index + 1 }
-                search = search[range.upperBound...]
-            }
-        }
-        return nil
-    }
-
-    /// Names are unique and every `from` refers to an earlier stage.
-    func validate(source: String, locate: (String, String?) -> String = { _, _ in "" }) throws {
-        func at(_ key: String, _ value: String? = nil) -> String { let l = locate(key, value); return l.isEmpty ? source : l }
-        guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) else {
-            throw LabError("\(at("name")): name \"\(name)\" must be letters, digits, - and _ (it names the run and report folders)")
+    /// Every value is in range, names are single path components and unique, and every `from` refers to an
+    /// earlier stage. `locate` turns a key path into "file:line".
+    func validate(at locate: ([PathStep]) -> String) throws {
+        func fail(_ path: [PathStep], _ message: String) -> LabError { LabError("\(locate(path)): \(message)") }
+        if let problem = PathComponent.problem(with: name) {
+            throw fail(["name"], "name \"\(YAMLBounds.excerpt(name))\" cannot name the run and report folders: \(problem)")
         }
         guard teacher.checkpoint != nil || teacher.preset != nil else {
-            throw LabError("\(at("teacher")): teacher needs a checkpoint or a preset to train")
+            throw fail(["teacher"], "teacher needs a checkpoint or a preset to train")
         }
-        var known: Set<String> = ["teacher"]
-        for stage in students.map(\.name) + (prune ?? []).map(\.name) + (quantize ?? []).map(\.name) {
-            guard known.insert(stage).inserted else { throw LabError("\(at("name", stage)): the stage name \"\(stage)\" is used twice") }
+        try Self.check(teacher.preset, in: GPTConfig.presetNames, ["teacher", "preset"], fail)
+        try Self.atLeastOne(["teacher": teacher.steps, "eval_every": teacher.evalEvery], under: ["teacher"], fail)
+        if let logits {
+            try Self.check(logits.dtype, in: LogitsDType.allCases.map(\.rawValue), ["logits", "dtype"], fail)
+            try Self.atLeastOne(["top_k": logits.topK, "train_sequences": logits.trainSequences,
+                                 "val_sequences": logits.valSequences], under: ["logits"], fail)
+            if logits.full == true, logits.topK != nil {
+                throw fail(["logits", "top_k"], "logits: top_k and full: true exclude each other")
+            }
         }
+        var known: Set<String> = ["teacher", "logits"]
+        let stages: [(String, [PathStep])] = students.indices.map { (students[$0].name, ["students", .index($0), "name"]) }
+            + (prune ?? []).indices.map { (prune![$0].name, ["prune", .index($0), "name"]) }
+            + (quantize ?? []).indices.map { (quantize![$0].name, ["quantize", .index($0), "name"]) }
+        for (stage, path) in stages {
+            if let problem = PathComponent.problem(with: stage) {
+                throw fail(path, "the stage name \"\(YAMLBounds.excerpt(stage))\" cannot name its folder: \(problem)")
+            }
+            guard known.insert(stage).inserted else {
+                throw fail(path, "the stage name \"\(stage)\" is used twice (teacher and logits are the runner's own)")
+            }
+        }
+        for (index, student) in students.enumerated() { try student.validate(at: ["students", .index(index)], fail) }
         let studentNames = Set(students.map(\.name))
-        for p in prune ?? [] where !studentNames.contains(p.from) {
-            throw LabError("\(at("from", p.from)): prune \"\(p.name)\" is from \"\(p.from)\", which is not a student (\(studentNames.sorted().joined(separator: ", ")))")
+        for (index, p) in (prune ?? []).enumerated() {
+            guard studentNames.contains(p.from) else {
+                throw fail(["prune", .index(index), "from"], "prune \"\(p.name)\" is from \"\(p.from)\", which is not a student "
+                    + "(\(studentNames.sorted().joined(separator: ", ")))")
+            }
+            if p.gradual != nil, known.contains(p.name + "-finetune") {
+                throw fail(["prune", .index(index), "name"], "prune \"\(p.name)\" fine-tunes in \(p.name)-finetune, a stage's name")
+            }
+            try p.validate(at: ["prune", .index(index)], fail)
         }
-        let quantizable = known.subtracting((quantize ?? []).map(\.name))
-        for q in quantize ?? [] where !quantizable.contains(q.from) {
-            throw LabError("\(at("from", q.from)): quantize \"\(q.name)\" is from \"\(q.from)\", which is not the teacher, a student or a pruned model")
+        let quantizable = known.subtracting((quantize ?? []).map(\.name) + ["logits"])
+        for (index, q) in (quantize ?? []).enumerated() {
+            guard quantizable.contains(q.from) else {
+                throw fail(["quantize", .index(index), "from"], "quantize \"\(q.name)\" is from \"\(q.from)\", "
+                    + "which is not the teacher, a student or a pruned model")
+            }
+            try q.validate(at: ["quantize", .index(index)], fail)
+        }
+        try Self.atLeastOne(["validation_batches": compare?.validationBatches, "judge_tokens": compare?.judgeTokens],
+                            under: ["compare"], fail)
+    }
+
+    typealias Failure = ([PathStep], String) -> LabError
+
+    /// `value`, when given, is one of `choices`.
+    static func check(_ value: String?, in choices: [String], _ path: [PathStep], _ fail: Failure) throws {
+        guard let value, !choices.contains(value) else { return }
+        throw fail(path, "\(PathStep.label(path)): \"\(YAMLBounds.excerpt(value))\" is not one of "
+            + choices.joined(separator: ", "))
+    }
+
+    /// Counts that are given are at least 1.
+    static func atLeastOne(_ values: [String: Int?], under path: [PathStep], _ fail: Failure) throws {
+        for (key, value) in values.sorted(by: { $0.key < $1.key }) {
+            guard let value = value ?? nil, value < 1 else { continue }
+            throw fail(path + [.key(key)], "\(PathStep.label(path + [.key(key)])) is \(value); "
+                + "expected at least 1")
         }
     }
 
-    /// Keys each level accepts (the CodingKeys), for clear errors on typos.
-    static func rejectUnknown(_ root: [String: Any], _ type: Experiment.Type, path: String, source: String,
-                              locate: (String, String?) -> String) throws {
-        // Derived from the CodingKeys, never a second list kept in step by hand.
-        func keys<K: CodingKey & CaseIterable>(_ type: K.Type) -> Set<String> { Set(K.allCases.map(\.stringValue)) }
-        let allowed: [String: Set<String>] = [
-            "": keys(Experiment.CodingKeys.self),
-            "teacher": keys(Teacher.CodingKeys.self),
-            "logits": keys(Logits.CodingKeys.self),
-            "students": keys(Student.CodingKeys.self),
-            "prune": keys(Prune.CodingKeys.self),
-            "prune.gradual": keys(Gradual.CodingKeys.self),
-            "quantize": keys(Quantize.CodingKeys.self),
-            "compare": keys(Compare.CodingKeys.self),
-        ]
-        func check(_ mapping: [String: Any], _ level: String) throws {
-            for key in mapping.keys where !(allowed[level] ?? []).contains(key) {
-                let place = level.isEmpty ? "the top level" : level
-                throw LabError("\(locate(key, nil)): unknown key \"\(key)\" in \(place) (known: \((allowed[level] ?? []).sorted().joined(separator: ", ")))")
-            }
-        }
-        try check(root, "")
-        for key in ["teacher", "logits", "compare"] {
-            if let mapping = root[key] as? [String: Any] { try check(mapping, key) }
-        }
-        for key in ["students", "prune", "quantize"] {
-            for item in (root[key] as? [[String: Any]]) ?? [] {
-                try check(item, key)
-                if key == "prune", let gradual = item["gradual"] as? [String: Any] { try check(gradual, "prune.gradual") }
-            }
-        }
+    /// A real number that is given lies in `range`.
+    static func check<T: BinaryFloatingPoint>(_ value: T?, in range: ClosedRange<T>, open: Bool = false,
+                                              _ path: [PathStep], _ fail: Failure) throws {
+        guard let value else { return }
+        let inside = range.contains(value) && !(open && value == range.lowerBound)
+        guard !inside else { return }
+        let bounds = open ? "(\(range.lowerBound), \(range.upperBound)]" : "[\(range.lowerBound), \(range.upperBound)]"
+        throw fail(path, "\(PathStep.label(path)) is \(value); expected a number in \(bounds)")
     }
 
     /// A stable hash of one stage's settings (plus those it depends on), for skipping finished stages.

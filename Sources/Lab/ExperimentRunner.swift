@@ -75,8 +75,14 @@ public struct ExperimentRunner {
         let logitsHash = Experiment.hash(["logits": Experiment.hash(e.logits ?? Experiment.Logits()), "teacher": sha256Hex(teacherIdentity)])
         try runIfNeeded(logitsDirectory, hash: logitsHash, progress: progress) { _ in
             let teacher = try loadGPT(from: teacherDirectory)
-            let mode: LogitsMode = (e.logits?.full ?? false) ? .full : .topK(min(e.logits?.topK ?? 32, teacher.config.vocabularySize))
-            let dtype: HDF5ElementType = e.logits?.dtype == "f32" ? .float32 : .float16
+            let vocabulary = teacher.config.vocabularySize
+            let topK = e.logits?.topK ?? min(32, vocabulary)
+            guard topK <= vocabulary else {
+                throw LabError("logits.top_k: \(topK) is more than the teacher's vocabulary (\(vocabulary) tokens); "
+                    + "use at most \(vocabulary), or full: true")
+            }
+            let mode: LogitsMode = (e.logits?.full ?? false) ? .full : .topK(topK)
+            let dtype = try e.logits?.elementType() ?? .float16
             for (split, text, url, limit) in [("train", corpus.train, trainLogits, e.logits?.trainSequences),
                                               ("val", corpus.validation, valLogits, e.logits?.valSequences)] {
                 let settings = LogitsExportSettings(context: teacher.config.contextLength, mode: mode, dtype: dtype, maxSequences: limit)
@@ -100,12 +106,7 @@ public struct ExperimentRunner {
             var settings = DistillationSettings()
             if let t = student.temperature { settings.temperature = t }
             if let a = student.alpha { settings.alpha = a }
-            if let loss = student.loss {
-                guard let divergence = Divergence(rawValue: loss) else {
-                    throw LabError("students.\(student.name).loss: \(loss) is not one of \(Divergence.allCases.map(\.rawValue).joined(separator: ", "))")
-                }
-                settings.divergence = divergence
-            }
+            if let divergence = try student.divergence() { settings.divergence = divergence }
             let config = try GPTConfig.preset(student.preset ?? "student-tiny", vocabularySize: tokenizer.vocabularySize)
             let hash = Experiment.hash(["student": Experiment.hash(student), "logits": logitsHash])
             try runIfNeeded(directory, hash: hash, progress: progress) { resume in
@@ -138,9 +139,8 @@ public struct ExperimentRunner {
             let directory = runDirectory.appendingPathComponent(q.name)
             let hash = Experiment.hash(["quantize": Experiment.hash(q), "source": try stageHash(source)])
             try runIfNeeded(directory, hash: hash, progress: progress) { _ in
-                _ = try CheckpointCompression.quantize(source, scheme: try QuantizationScheme(parsing: q.scheme),
-                                                       granularity: try q.granularity.map { try QuantizationGranularity(parsing: $0) },
-                                                       output: directory)
+                _ = try CheckpointCompression.quantize(source, scheme: try q.quantizationScheme(),
+                                                       granularity: try q.quantizationGranularity(), output: directory)
             }
             models[q.name] = directory
             order.append(q.name)
@@ -175,8 +175,14 @@ public struct ExperimentRunner {
         let resumable = (try? String(contentsOf: started, encoding: .utf8)) == hash && states.contains { fileManager.fileExists(atPath: $0.path) }
         try? fileManager.removeItem(at: done)
         if !resumable {
-            // Changed settings or nothing to resume: start over (for a fine-tune, its run folder too).
+            // Changed settings or nothing to resume: start over (for a fine-tune, its run folder too). Only a
+            // folder this runner made goes: its stage was started (the marker is written before the stage
+            // makes its folder); anything else under that name is the user's, and stays.
             for stale in [directory, URL(fileURLWithPath: directory.path + "-finetune")] where fileManager.fileExists(atPath: stale.path) {
+                guard fileManager.fileExists(atPath: started.path) else {
+                    throw LabError("\(stale.path) exists, but this experiment's runner did not make it (no \(started.path)); "
+                        + "move it away, or delete it yourself if it is not needed")
+                }
                 try fileManager.removeItem(at: stale)
             }
         } else {
@@ -195,7 +201,7 @@ public struct ExperimentRunner {
 
     private func prune(_ p: Experiment.Prune, source: URL, to directory: URL, train: URL, validation: URL, resume: Bool,
                        progress: (String) -> Void) throws {
-        let scope = PruningScope(rawValue: p.scope ?? "layer") ?? .layer
+        let scope = try p.pruningScope()
         if let gradual = p.gradual {
             let dense = try CompressedCheckpoint.load(from: source, packSparse: false)
             let schedule = GradualPruningSchedule(initialSparsity: 0, finalSparsity: p.sparsity ?? 0.5, start: 0,
@@ -210,14 +216,13 @@ public struct ExperimentRunner {
             return
         }
         let method: CheckpointCompression.PruningMethod
-        switch p.method ?? "unstructured" {
-        case "nm": method = .nOfM(n: 2, m: 4)
-        case "structured":
+        switch try p.pruningMethod() {
+        case .nm: method = .nOfM(n: 2, m: 4)
+        case .structured:
             _ = try CheckpointCompression.pruneStructured(source, keepHeads: 1 - (p.sparsity ?? 0.5),
                                                           keepNeurons: 1 - (p.sparsity ?? 0.5), output: directory)
             return
-        case "unstructured": method = .unstructured(sparsity: p.sparsity ?? 0.5, scope: scope)
-        case let other: throw LabError("prune.\(p.name).method: \(other) is not unstructured, nm or structured")
+        case .unstructured: method = .unstructured(sparsity: p.sparsity ?? 0.5, scope: scope)
         }
         _ = try CheckpointCompression.prune(source, method: method, output: directory)
     }

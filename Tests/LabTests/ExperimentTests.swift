@@ -36,7 +36,9 @@ import Testing
         ("name: q\nteacher: {}\nstudents: []", "bad.yaml:2: teacher needs a checkpoint or a preset"),
         ("name: q\nteacher: {preset: teacher-small, steps: many}\nstudents: []", "bad.yaml:2: teacher.steps has the wrong type"),
         ("teacher: {preset: teacher-small}\nstudents: []", "name is missing"),
-        ("name: a/b\nteacher: {preset: teacher-small}\nstudents: []", "bad.yaml:1: name \"a/b\" must be letters"),
+        ("name: a/b\nteacher: {preset: teacher-small}\nstudents: []", "bad.yaml:1: name \"a/b\" cannot name the run"),
+        ("name: q\nteacher: {preset: teacher-small}\nstudents:\n  - {name: a}\n  - {name: b, loss: kl}",
+         "bad.yaml:5: students[1].loss: \"kl\" is not one of forward-kl"),
     ])
     func errors(yaml: String, expected: String) throws {
         let error = #expect(throws: LabError.self) { try Experiment(yaml: yaml, source: "bad.yaml") }

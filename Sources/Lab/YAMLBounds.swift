@@ -1,0 +1,124 @@
+// Reading a YAML file that may be hostile, before any key is looked at. Three bounds, each cheap to check:
+// - the size of the text;
+// - a scan of the text for nesting depth (libyaml and Yams compose recursively, so a line of ten thousand
+//   "[" would overflow the stack) and for alias uses (a mapping key that is an alias is hashed whole, and
+//   nested aliases multiply: 780 bytes can stand for gigabytes);
+// - the number of nodes the composed document stands for, aliases counted at every use, counted without
+//   recursion and stopped at the bound.
+// The composed node tree keeps each node's line, so errors can point at the key they are about.
+
+import Foundation
+import Yams
+
+/// Bounds on a YAML document, and the bounded way to compose one.
+public struct YAMLBounds: Sendable {
+    /// Largest document, in bytes.
+    public var maximumBytes = 1 << 20
+    /// Deepest nesting (flow brackets plus the columns of block indentation and indicators on a line).
+    public var maximumDepth = 200
+    /// Most alias uses (`*name`) in the text.
+    public var maximumAliases = 32
+    /// Most nodes the document may stand for, aliases expanded.
+    public var maximumNodes = 100_000
+
+    public init() {}
+
+    /// Composes `yaml` into a node tree after checking it against the bounds.
+    /// - Parameter source: the file, first in every error.
+    /// - Returns: the root node, or nil for an empty document.
+    /// - Throws: `LabError` naming the file, the bound and what was found.
+    public func compose(_ yaml: String, source: String) throws -> Node? {
+        let bytes = yaml.utf8.count
+        guard bytes <= maximumBytes else {
+            throw LabError("\(source): \(bytes) bytes; a YAML file here is at most \(maximumBytes) bytes")
+        }
+        try scan(yaml, source: source)
+        let root: Node?
+        do { root = try Yams.compose(yaml: yaml) } catch {
+            throw LabError("\(source): not valid YAML (\(Self.excerpt(String(describing: error))))")
+        }
+        if let root, !Self.fits(root, maximumNodes) {
+            throw LabError("\(source): the document stands for more than \(maximumNodes) YAML nodes once its aliases "
+                + "are expanded (nested aliases?); refused before reading it")
+        }
+        return root
+    }
+
+    /// Depth and alias uses, from the text alone (quoted scalars and comments skipped).
+    func scan(_ yaml: String, source: String) throws {
+        var flowDepth = 0, aliases = 0, line = 1
+        var atLineStart = true, indent = 0
+        var quote: UInt8? = nil, escaped = false, inComment = false, previous: UInt8 = UInt8(ascii: "\n")
+        // A quote opens a quoted scalar only where a token starts, as in libyaml; elsewhere ("don't") it is
+        // part of a plain scalar. Erring the other way would let a stray quote hide the rest of the file.
+        let tokenStarts = Set(" \t\n[{,:-?".utf8)
+        for byte in yaml.utf8 {
+            defer { previous = byte }
+            if byte == UInt8(ascii: "\n") {
+                line += 1; atLineStart = true; indent = 0; inComment = false
+                continue
+            }
+            if inComment { continue }
+            if let open = quote {
+                if escaped { escaped = false } else if open == UInt8(ascii: "\""), byte == UInt8(ascii: "\\") {
+                    escaped = true
+                } else if byte == open { quote = nil }
+                continue
+            }
+            if atLineStart {
+                // Indentation and block indicators ("- ", "? ", ": ") each open a level at most.
+                if byte == UInt8(ascii: " ") || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "?")
+                    || byte == UInt8(ascii: ":") || byte == UInt8(ascii: "\t") {
+                    indent += 1
+                } else {
+                    atLineStart = false
+                }
+            }
+            switch byte {
+            case UInt8(ascii: "#") where previous == UInt8(ascii: " ") || previous == UInt8(ascii: "\n")
+                || previous == UInt8(ascii: "\t"):
+                inComment = true
+            case _ where (byte == UInt8(ascii: "'") || byte == UInt8(ascii: "\"")) && tokenStarts.contains(previous):
+                quote = byte
+            case UInt8(ascii: "["), UInt8(ascii: "{"):
+                flowDepth += 1
+            case UInt8(ascii: "]"), UInt8(ascii: "}"):
+                flowDepth = max(0, flowDepth - 1)
+            case UInt8(ascii: "*"):
+                aliases += 1
+                if aliases > maximumAliases {
+                    throw LabError("\(source):\(line): more than \(maximumAliases) aliases (*name); "
+                        + "an experiment needs none, and nested aliases can stand for gigabytes")
+                }
+            default: break
+            }
+            if flowDepth + indent > maximumDepth {
+                throw LabError("\(source):\(line): nested deeper than \(maximumDepth) levels; "
+                    + "an experiment file needs a handful")
+            }
+        }
+    }
+
+    /// Whether `root` stands for at most `limit` nodes, aliases counted at each use; stops at the limit.
+    static func fits(_ root: Node, _ limit: Int) -> Bool {
+        var pending = [root], count = 0
+        while let node = pending.popLast() {
+            count += 1
+            if count > limit { return false }
+            switch node {
+            case .mapping(let mapping):
+                for (key, value) in mapping { pending.append(key); pending.append(value) }
+            case .sequence(let sequence):
+                pending.append(contentsOf: sequence)
+            case .scalar, .alias:
+                break
+            }
+        }
+        return true
+    }
+
+    /// At most 200 characters of a message that may quote the input.
+    static func excerpt(_ text: String) -> String {
+        text.count > 200 ? String(text.prefix(200)) + "…" : text
+    }
+}
