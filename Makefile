@@ -121,6 +121,7 @@ check-resume: build
 # The slow end-to-end checks, kept out of `make test`.
 check-slow: data check-resume
 	ALAMBIQUE_CORPUS_DIR=$(CURDIR)/data/shakespeare $(SWIFT) test $(CPU_FLAGS) --filter CorpusRoundTripTests
+	ALAMBIQUE_SLOW_TESTS=1 $(SWIFT) test $(CPU_FLAGS) --filter ExperimentRunnerTests
 
 clean:
 	rm -rf .build
