@@ -380,6 +380,8 @@ public enum GPT2GGUF {
             info = CheckpointInfo(name: name, role: "imported", corpus: "unknown")
         }
         info.format = format
+        // The name becomes the default checkpoint folder, and every later default output name.
+        try PathComponent.validate(info.name, field: "\(source): " + (file[checkpointInfoKey] != nil ? checkpointInfoKey : "general.name"))
         return Imported(config: config, model: model, tokenizer: tokenizer, info: info, notes: notes)
     }
 }

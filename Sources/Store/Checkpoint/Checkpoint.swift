@@ -88,7 +88,10 @@ public enum Checkpoint {
     /// - Throws: `CheckpointError` naming the file and the field (e.g. `alambique.name`).
     public static func readInfo(from directory: URL) throws -> CheckpointInfo {
         struct Wrapper: Decodable { let alambique: CheckpointInfo }
-        return try readConfig(Wrapper.self, from: directory).alambique
+        let info = try readConfig(Wrapper.self, from: directory).alambique
+        // Commands name their default outputs after the model (checkpoints/<name>, <name>.gguf).
+        try PathComponent.validate(info.name, field: "\(directory.appendingPathComponent(configFileName).path): alambique.name")
+        return info
     }
 
     /// Copies the weights of `model.safetensors` into `module`'s parameters, strictly: every tensor

@@ -55,7 +55,9 @@ struct ExportGGUF: ParsableCommand {
         let start = Date()
         let loaded = try CompressedCheckpoint.load(from: directory, packSparse: false)
         let (writer, exportType, notes) = try GPT2GGUF.export(loaded, type: requested)
-        let name = writer.metadata.first { $0.key == "general.name" }?.value.string ?? loaded.info.name
+        let name = try PathComponent.validate(
+            writer.metadata.first { $0.key == "general.name" }?.value.string ?? loaded.info.name,
+            field: "\(directory.appendingPathComponent(Checkpoint.configFileName).path): alambique.name")
         let output = out.map { URL(fileURLWithPath: $0) }
             ?? directory.standardizedFileURL.deletingLastPathComponent().appendingPathComponent("\(name).gguf")
         guard output.pathExtension == "gguf" else {

@@ -62,6 +62,7 @@ struct Train: ParsableCommand {
         let tokenizerLabel = tokenizerSpec.hasSuffix(".json") ? tokenizer.kind.rawValue : tokenizerSpec
         let name = CheckpointInfo.modelName(corpus: "shakespeare", role: role, parameters: config.parameterCount,
                                             context: config.contextLength, tokenizer: tokenizerLabel, format: "F32")
+        try PathComponent.validate(name, field: self.role != nil ? "--role" : "\(self.config ?? "config"): role")
         let directory = URL(fileURLWithPath: out ?? "checkpoints/\(name)")
         print("\(name): \(config.parameterCount) parameters; \(train.count) training and \(validation.count) validation tokens → \(directory.path)")
         let run = TrainingRun(directory: directory, config: config, recipe: recipe, tokenizer: tokenizer,
