@@ -25,15 +25,13 @@ struct Quantize: ParsableCommand {
 
     @OptionGroup var global: GlobalOptions
     @Argument(help: "Checkpoint directory (dense float32).") var checkpoint: String
-    @Option(help: "int8-sym, int8-asym, q8_0, q4_0 or q4_1.") var scheme: String
-    @Option(help: "int8 schemes: channel (default) or tensor.") var granularity: String?
+    @Option(help: "The storage scheme.") var scheme: QuantizationScheme
+    @Option(help: "int8 schemes: per output channel (default) or per tensor.") var granularity: QuantizationGranularity?
     @Option(help: "Keep these tensors in float32: comma-separated parts of names (e.g. c_attn,h.0.).") var keep = ""
     @Option(help: "Output checkpoint directory (default: checkpoints/<name with the format>).") var out: String?
 
     func run() throws {
         try global.apply()
-        let scheme = try QuantizationScheme(parsing: self.scheme)
-        let granularity = try self.granularity.map { try QuantizationGranularity(parsing: $0) }
         let directory = URL(fileURLWithPath: checkpoint)
         let (output, info, reports) = try CheckpointCompression.quantize(
             directory, scheme: scheme, granularity: granularity, keep: keep.split(separator: ",").map(String.init),
@@ -80,15 +78,15 @@ struct Prune: ParsableCommand {
 
     @OptionGroup var global: GlobalOptions
     @Argument(help: "Checkpoint directory (dense float32).") var checkpoint: String
-    @Option(help: "unstructured, nm or structured.") var method = "unstructured"
+    @Option(help: "What is removed.") var method = PruningMethod.unstructured
     @Option(help: "Fraction of weights to remove, in [0, 1) (unstructured, one shot).") var sparsity: Double?
-    @Option(help: "layer or global.") var scope = "layer"
+    @Option(help: "One threshold per tensor (layer) or over all of them (global).") var scope = PruningScope.layer
     @Option(help: "N of N:M.") var n = 2
     @Option(help: "M of N:M.") var m = 4
     @Option(help: "Structured: fraction of heads kept per layer.") var keepHeads: Double = 1
     @Option(help: "Structured: fraction of MLP neurons kept per layer.") var keepNeurons: Double = 1
     @Flag(help: "Also prune the embeddings (wte, wpe).") var includeEmbeddings = false
-    @Option(help: "oneshot or gradual.") var schedule = "oneshot"
+    @Option(help: "At once, or gradually while fine-tuning by distillation.") var schedule = PruningSchedule.oneshot
     @Option(help: "Gradual: initial sparsity.") var from: Double = 0
     @Option(help: "Gradual: final sparsity.") var to: Double = 0.9
     @Option(help: "Gradual: pruning events (n).") var steps = 10
@@ -105,17 +103,12 @@ struct Prune: ParsableCommand {
     @Option(help: "Output checkpoint directory (default: checkpoints/<name>-s<percent>, -2of4, or for structured the new size and -heads<%>-mlp<%>).") var out: String?
 
     func validate() throws {
-        guard ["unstructured", "nm", "structured"].contains(method) else {
-            throw ValidationError("--method must be unstructured, nm or structured, got \(method)")
-        }
-        guard ["oneshot", "gradual"].contains(schedule) else { throw ValidationError("--schedule must be oneshot or gradual, got \(schedule)") }
-        guard PruningScope(rawValue: scope) != nil else { throw ValidationError("--scope must be layer or global, got \(scope)") }
         if let sparsity, !(0 ..< 1).contains(sparsity) { throw ValidationError("--sparsity must be in [0, 1), got \(sparsity)") }
-        if method == "unstructured", schedule == "oneshot", sparsity == nil {
+        if method == .unstructured, schedule == .oneshot, sparsity == nil {
             throw ValidationError("--sparsity is needed for one-shot unstructured pruning (e.g. --sparsity 0.5)")
         }
-        if schedule == "gradual" {
-            guard method == "unstructured" else { throw ValidationError("--schedule gradual prunes unstructured (by magnitude)") }
+        if schedule == .gradual {
+            guard method == .unstructured else { throw ValidationError("--schedule gradual prunes unstructured (by magnitude)") }
             guard logits != nil else { throw ValidationError("--schedule gradual fine-tunes by distillation: give --logits <teacher>-train-….h5") }
         }
     }
@@ -124,11 +117,12 @@ struct Prune: ParsableCommand {
         try global.apply()
         let directory = URL(fileURLWithPath: checkpoint)
         let options = PrunableTensorOptions(includeEmbeddings: includeEmbeddings)
-        if schedule == "gradual" { return try runGradual(directory, options: options) }
-        if method == "structured" { return try runStructured(directory) }
-        let method: CheckpointCompression.PruningMethod = switch method {
-        case "nm": .nOfM(n: n, m: m)
-        default: .unstructured(sparsity: sparsity ?? 0, scope: PruningScope(rawValue: scope)!)
+        if schedule == .gradual { return try runGradual(directory, options: options) }
+        let method: CheckpointCompression.PruningMethod
+        switch self.method {
+        case .structured: return try runStructured(directory)
+        case .nm: method = .nOfM(n: n, m: m)
+        case .unstructured: method = .unstructured(sparsity: sparsity ?? 0, scope: scope)
         }
         let (output, _, masks) = try CheckpointCompression.prune(directory, method: method, options: options,
                                                                  output: out.map { URL(fileURLWithPath: $0) })
@@ -170,7 +164,7 @@ struct Prune: ParsableCommand {
         var fineTuning = DistillationJob(logits: logitsURL, validationLogits: validation, student: dense.config, recipe: recipe,
                                          settings: settings, directory: URL(fileURLWithPath: output.path + "-finetune"))
         fineTuning.initialCheckpoint = directory
-        let job = GradualPruningJob(fineTuning: fineTuning, schedule: plan, scope: PruningScope(rawValue: scope)!, options: options)
+        let job = GradualPruningJob(fineTuning: fineTuning, schedule: plan, scope: scope, options: options)
         let result = try job.run(output: output, resume: resume, overwrite: !resume) { printError($0) }
         print(String(format: "pruned to %.1f%% over %d fine-tuning steps (validation loss %.4f): %@ (fine-tuning run in %@)",
                      100 * result.sparsity, result.summary.steps, result.summary.finalValidationLoss ?? .nan, output.path,

@@ -61,23 +61,19 @@ struct DistillInputs: ParsableArguments {
     @Option(help: "Validation logit file (default: --logits with -val- for -train-).") var valLogits: String?
     @Option(help: "Student size: \(GPTConfig.presetNames.joined(separator: ", ")), or a YAML training config (model: and training: sections).")
     var student = "student-tiny"
-    @Option(help: "Divergence: forward-kl, reverse-kl, js or mse.") var loss = "forward-kl"
-    @Option(help: "Multiply the divergence by T² (on|off).") var t2Scaling = "on"
+    @Option(help: "The divergence between teacher and student.") var loss = Divergence.forwardKL
+    @Option(help: "Multiply the divergence by T².") var t2Scaling = OnOff.on
     @Option(help: "The student's tokenizer.json (default: the teacher's, stored in the logit file).") var tokenizer: String?
     @OptionGroup var recipeFlags: RecipeFlags
 
     func validate() throws {
-        guard Divergence(rawValue: loss) != nil else {
-            throw ValidationError("--loss must be one of \(Divergence.allCases.map(\.rawValue).joined(separator: ", ")), got \(loss)")
-        }
-        guard ["on", "off"].contains(t2Scaling) else { throw ValidationError("--t2-scaling must be on or off, got \(t2Scaling)") }
     }
 
     /// The divergence and T² choice (temperature and α are set by the caller).
     var settings: DistillationSettings {
         var settings = DistillationSettings()
-        settings.divergence = Divergence(rawValue: loss) ?? .forwardKL
-        settings.t2Scaling = t2Scaling == "on"
+        settings.divergence = loss
+        settings.t2Scaling = t2Scaling == .on
         return settings
     }
 

@@ -39,18 +39,12 @@ struct ExportGGUF: ParsableCommand {
         """)
 
     @Argument(help: "Checkpoint directory (dense, sparse or quantized).") var checkpoint: String
-    @Option(help: "f32, f16, q8_0, q4_0 or q4_1 (default: the checkpoint's own format).") var type: String?
+    @Option(help: "The tensor types (default: the checkpoint's own format).") var type: GGUFExportType?
     @Option(help: "Output .gguf file (default: beside the checkpoint, <name>.gguf).") var out: String?
     @Flag(help: "Replace an existing output file.") var force = false
 
-    func validate() throws {
-        if let type, GGUFExportType(rawValue: type.lowercased()) == nil {
-            throw ValidationError("--type \(type): expected one of \(GGUFExportType.allCases.map(\.rawValue).joined(separator: ", "))")
-        }
-    }
-
     func run() throws {
-        let requested = type.flatMap { GGUFExportType(rawValue: $0.lowercased()) }
+        let requested = type
         let directory = URL(fileURLWithPath: checkpoint)
         let start = Date()
         let loaded = try CompressedCheckpoint.load(from: directory, packSparse: false)

@@ -21,11 +21,11 @@ struct Logits: ParsableCommand {
 
     @OptionGroup var global: GlobalOptions
     @Argument(help: "Teacher checkpoint directory.") var teacher: String
-    @Option(help: "Corpus split: train or val.") var split = "train"
+    @Option(help: "Corpus split.") var split = Split.train
     @Option(help: "Output file (default: logits/<teacher>-<split>-<top32|full>-<f16|f32>.h5).") var out: String?
     @Option(help: "Store the K largest logits per position plus the log-normaliser (default 32).") var topK: Int?
     @Flag(help: "Store every logit instead of the top-k.") var full = false
-    @Option(help: "Stored logit type: f16 or f32.") var dtype = "f16"
+    @Option(help: "Stored logit type.") var dtype = LogitsDType.f16
     @Option(help: "Positions per sequence (default: the teacher's context).") var context: Int?
     @Option(help: "Tokens between sequence starts (default: the context, no overlap).") var stride: Int?
     @Option(help: "gzip level with byte shuffle, 1–9; 0: no compression.") var compression = 4
@@ -36,8 +36,6 @@ struct Logits: ParsableCommand {
     @Flag(help: "Replace an existing output file.") var force = false
 
     func validate() throws {
-        guard ["train", "val"].contains(split) else { throw ValidationError("--split must be train or val, got \(split)") }
-        guard ["f16", "f32"].contains(dtype) else { throw ValidationError("--dtype must be f16 or f32, got \(dtype)") }
         guard !(full && topK != nil) else { throw ValidationError("--full and --top-k contradict each other") }
         if let topK, topK < 1 { throw ValidationError("--top-k must be ≥ 1, got \(topK)") }
         if let context, context < 1 { throw ValidationError("--context must be ≥ 1, got \(context)") }
@@ -56,23 +54,23 @@ struct Logits: ParsableCommand {
         guard mode.storedTopK <= loaded.config.vocabularySize else {
             throw ValidationError("--top-k \(mode.storedTopK) exceeds the teacher's vocabulary of \(loaded.config.vocabularySize); use --full")
         }
-        let elementType: HDF5ElementType = dtype == "f16" ? .float16 : .float32
+        let elementType: HDF5ElementType = dtype == .f16 ? .float16 : .float32
         let t = context ?? loaded.config.contextLength
         let url = URL(fileURLWithPath: out ?? "logits/" + TeacherLogits.defaultFileName(
-            teacher: loaded.info.name, split: split, mode: mode, dtype: elementType))
+            teacher: loaded.info.name, split: split.rawValue, mode: mode, dtype: elementType))
         if !force, FileManager.default.fileExists(atPath: url.path) {
             throw ValidationError("\(url.path) already exists; pass --force to replace it (or choose --out)")
         }
         let corpus = try CorpusTokenization.loadCorpus(data: data) { printError($0) }
         printError("tokenizing the \(split) split with the teacher's tokenizer (\(loaded.tokenizer.kind.rawValue))…")
-        let tokens = try loaded.tokenizer.encode(split == "train" ? corpus.train : corpus.validation)
+        let tokens = try loaded.tokenizer.encode(split == .train ? corpus.train : corpus.validation)
         let settings = LogitsExportSettings(
             context: t, stride: stride, batchSize: batchSize, mode: mode, dtype: elementType,
             layout: LogitsLayout(gzipLevel: compression == 0 ? nil : compression,
                                  shardSequences: shardTokens.map { max(1, $0 / t) }),
             maxSequences: maxSequences)
         printError("\(loaded.info.name): \(mode) logits of \(tokens.count) \(split) tokens → \(url.path)")
-        let report = try TeacherLogits.export(teacher: loaded, directory: directory, tokens: tokens, split: split,
+        let report = try TeacherLogits.export(teacher: loaded, directory: directory, tokens: tokens, split: split.rawValue,
                                               settings: settings, to: url) { printError($0) }
         for file in report.files { print(file.path) }
         print(String(format: "%d sequences × %d positions in %@: %.0f tok/s end to end (teacher forward alone %.0f tok/s), %.1f bytes/token, %.1f MB",
