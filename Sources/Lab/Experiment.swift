@@ -113,8 +113,8 @@ public struct Experiment: Codable, Equatable, Sendable {
     }
 
     public init(yaml: String, source: String) throws {
-        let document = try ExperimentDocument(yaml: yaml, source: source)
-        self = try document.decode()
+        let document = try YAMLDocument(yaml: yaml, source: source, expected: "name, teacher, students, …")
+        self = try document.decode(Experiment.self)
         try validate(at: document.locate)
     }
 

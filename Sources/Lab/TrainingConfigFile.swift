@@ -1,6 +1,6 @@
 // A training config in YAML: the model (a preset plus overrides), the tokenizer and any field of
 // the training recipe. Values it does not set keep the recipe's defaults; command-line flags
-// override the file. Unknown keys are errors that name the key and the file.
+// override the file. Unknown keys are errors that name the key, the file and the line.
 //
 //     model:
 //       preset: teacher-small
@@ -17,91 +17,99 @@ import Yams
 
 /// A parsed training config file.
 public struct TrainingConfigFile {
-    public var preset: String?
-    /// GPT config fields to override after the preset (HF keys: n_layer, n_head, n_embd, n_positions, dropout, layer_norm_epsilon).
-    public var modelOverrides: [String: Any]
+    /// The `model:` section: a preset and the fields that override it (HF's config.json keys).
+    public struct Model: Codable, Equatable, Sendable {
+        public var preset: String?
+        public var layers: Int?
+        public var heads: Int?
+        public var embeddingSize: Int?
+        public var positions: Int?
+        /// Applied to embeddings, attention output and MLP output alike.
+        public var dropout: Float?
+        public var layerNormEpsilon: Float?
+        enum CodingKeys: String, CodingKey {
+            case preset, layers = "n_layer", heads = "n_head", embeddingSize = "n_embd", positions = "n_positions"
+            case dropout, layerNormEpsilon = "layer_norm_epsilon"
+        }
+    }
+
+    /// The file's sections other than `training:`, which overlays the recipe's defaults.
+    struct Sections: Codable {
+        var model: Model?
+        var tokenizer: String?
+        var role: String?
+    }
+
+    public var model: Model
+    public var preset: String? { model.preset }
     public var tokenizer: String?
     public var role: String?
     public var recipe: TrainingRecipe
-
-    static let topKeys: Set = ["model", "tokenizer", "training", "role"]
-    static let modelKeys: Set = ["preset", "n_layer", "n_head", "n_embd", "n_positions", "dropout", "layer_norm_epsilon"]
 
     /// Reads and checks `url`.
     public init(contentsOf url: URL) throws {
         let text: String
         do { text = try String(contentsOf: url, encoding: .utf8) } catch {
-            throw ConfigFileError("\(url.path): cannot read (\(error.localizedDescription))")
+            throw ConfigFileError("\(url.path): cannot read the training config (\(error.localizedDescription))")
         }
         try self.init(yaml: text, source: url.path)
     }
 
     public init(yaml: String, source: String) throws {
-        let document: Any?
-        do { document = try Yams.load(yaml: yaml) } catch {
-            throw ConfigFileError("\(source): not valid YAML (\(error))")
-        }
-        guard let root = document as? [String: Any] else {
-            throw ConfigFileError("\(source): expected a mapping with keys \(Self.topKeys.sorted()), found \(type(of: document))")
-        }
-        try Self.rejectUnknown(root, allowed: Self.topKeys, path: "", source: source)
-        let model = try Self.mapping(root["model"], path: "model", source: source) ?? [:]
-        try Self.rejectUnknown(model, allowed: Self.modelKeys, path: "model.", source: source)
-        preset = try Self.string(model["preset"], path: "model.preset", source: source)
-        modelOverrides = model.filter { $0.key != "preset" }
-        tokenizer = try Self.string(root["tokenizer"], path: "tokenizer", source: source)
-        role = try Self.string(root["role"], path: "role", source: source)
-
-        // The recipe: defaults, overlaid with the file's fields, decoded (so types are checked).
-        let training = try Self.mapping(root["training"], path: "training", source: source) ?? [:]
-        var fields = try JSONSerialization.jsonObject(with: JSONEncoder().encode(TrainingRecipe())) as! [String: Any]
-        try Self.rejectUnknown(training, allowed: Set(fields.keys), path: "training.", source: source)
-        fields.merge(training) { _, new in new }
         do {
-            recipe = try JSONDecoder().decode(TrainingRecipe.self, from: JSONSerialization.data(withJSONObject: fields))
-        } catch let DecodingError.typeMismatch(_, context), let DecodingError.dataCorrupted(context) {
-            let key = context.codingPath.map(\.stringValue).joined(separator: ".")
-            throw ConfigFileError("\(source): training.\(key) has the wrong type (\(context.debugDescription))")
+            let document = try YAMLDocument(yaml: yaml, source: source, expected: "model, tokenizer, training, role")
+            var sections = document.root.mapping!
+            let training = sections["training"]
+            sections["training"] = nil
+            let parsed = try document.decode(Sections.self, from: .mapping(sections), at: [])
+            model = parsed.model ?? Model()
+            tokenizer = parsed.tokenizer
+            role = parsed.role
+            recipe = try Self.recipe(overlaying: training, in: document)
+        } catch let error as LabError {
+            throw ConfigFileError(error.message)
         }
+    }
+
+    /// The recipe's defaults with the `training:` section's fields in place of theirs; a key the recipe
+    /// does not have is unknown.
+    static func recipe(overlaying training: Node?, in document: YAMLDocument) throws -> TrainingRecipe {
+        guard let training else { return TrainingRecipe() }
+        guard let fields = training.mapping else {
+            throw LabError("\(document.locate(["training"])): training must be a mapping of recipe fields")
+        }
+        guard var merged = try Yams.compose(yaml: YAMLEncoder().encode(TrainingRecipe()))?.mapping else {
+            throw LabError("\(document.source): the recipe's defaults do not encode as a mapping")
+        }
+        for (key, value) in fields {
+            let name = key.string ?? String(describing: key)
+            guard merged[name] != nil else {
+                let line = key.mark.map { "\(document.source):\($0.line)" } ?? document.source
+                throw LabError("\(line): unknown key \"training.\(YAMLBounds.excerpt(name))\"; expected one of "
+                    + merged.keys.compactMap(\.string).sorted().joined(separator: ", "))
+            }
+            merged[name] = value
+        }
+        return try document.decode(TrainingRecipe.self, from: .mapping(merged), at: ["training"])
     }
 
     /// The GPT config: `preset` (the caller resolves flag > file > default) with the file's
     /// overrides applied.
     public func modelConfig(preset: String, vocabularySize: Int, source: String) throws -> GPTConfig {
-        var fields = try JSONSerialization.jsonObject(
-            with: JSONEncoder().encode(GPTConfig.preset(preset, vocabularySize: vocabularySize))) as! [String: Any]
-        fields.merge(modelOverrides) { _, new in new }
-        if let dropout = modelOverrides["dropout"] {
-            for key in ["embd_pdrop", "attn_pdrop", "resid_pdrop"] { fields[key] = dropout }
+        var config: GPTConfig
+        do { config = try GPTConfig.preset(preset, vocabularySize: vocabularySize) } catch let error as ModelError {
+            throw ConfigFileError("\(source): model.preset: \(error.message)")
         }
-        if let positions = modelOverrides["n_positions"] { fields["n_ctx"] = positions }
-        do {
-            return try JSONDecoder().decode(GPTConfig.self, from: JSONSerialization.data(withJSONObject: fields))
-        } catch let error as ModelError {
+        if let layers = model.layers { config.layers = layers }
+        if let heads = model.heads { config.heads = heads }
+        if let embeddingSize = model.embeddingSize { config.embeddingSize = embeddingSize }
+        if let positions = model.positions { config.contextLength = positions }
+        if let dropout = model.dropout { config.dropout = dropout }
+        if let epsilon = model.layerNormEpsilon { config.layerNormEpsilon = epsilon }
+        do { try config.validate() } catch let error as ModelError {
             throw ConfigFileError("\(source): model: \(error.message)")
-        } catch {
-            throw ConfigFileError("\(source): model: \(error)")
         }
-    }
-
-    private static func rejectUnknown(_ mapping: [String: Any], allowed: Set<String>, path: String, source: String) throws {
-        if let key = mapping.keys.sorted().first(where: { !allowed.contains($0) }) {
-            throw ConfigFileError("\(source): unknown key \"\(path)\(key)\"; expected one of \(allowed.sorted().joined(separator: ", "))")
-        }
-    }
-
-    private static func mapping(_ value: Any?, path: String, source: String) throws -> [String: Any]? {
-        guard let value else { return nil }
-        guard let mapping = value as? [String: Any] else {
-            throw ConfigFileError("\(source): \"\(path)\" must be a mapping, found \(value)")
-        }
-        return mapping
-    }
-
-    private static func string(_ value: Any?, path: String, source: String) throws -> String? {
-        guard let value else { return nil }
-        guard let string = value as? String else { throw ConfigFileError("\(source): \"\(path)\" must be a string, found \(value)") }
-        return string
+        return config
     }
 }
 

@@ -1,11 +1,11 @@
-// An experiment file's YAML, bounded (YAMLBounds) and decoded from its node tree, so every error can give the
-// line of the key it is about. Unknown keys are found without a list of known ones: the decoded experiment is
-// encoded again, and a key of the file that the encoding lacks is one that no field of the schema took.
+// A YAML file of ours (an experiment, a training config), bounded (YAMLBounds) and decoded from its node tree,
+// so every error can give the line of the key it is about. Unknown keys are found without a list of known ones:
+// the decoded value is encoded again, and a key of the file that the encoding lacks is one no field took.
 
 import Foundation
 import Yams
 
-/// One step of a key path in an experiment file: a key or a position in a list.
+/// One step of a key path in a YAML file: a key or a position in a list.
 enum PathStep: CustomStringConvertible, ExpressibleByStringLiteral {
     case key(String)
     case index(Int)
@@ -32,39 +32,47 @@ enum PathStep: CustomStringConvertible, ExpressibleByStringLiteral {
     }
 }
 
-struct ExperimentDocument {
+/// A bounded YAML document whose top level is a mapping.
+struct YAMLDocument {
     let root: Node
     let source: String
 
-    init(yaml: String, source: String) throws {
+    /// - Parameter expected: what the top-level mapping holds, for the error when it is something else.
+    init(yaml: String, source: String, expected: String) throws {
         guard let root = try YAMLBounds().compose(yaml, source: source), root.mapping != nil else {
-            throw LabError("\(source): expected a mapping at the top (name, teacher, students, …)")
+            throw LabError("\(source): expected a mapping at the top (\(expected))")
         }
         self.root = root
         self.source = source
     }
 
-    /// The experiment, with every key of the file taken by the schema.
-    func decode() throws -> Experiment {
-        let experiment: Experiment
+    /// The document as a `T`, with every key of the file taken by `T`'s fields.
+    /// - Throws: `LabError` with the file, the line and the key path.
+    func decode<T: Codable>(_ type: T.Type) throws -> T {
+        try decode(type, from: root, at: [])
+    }
+
+    /// The node at `path` (a part of the document) as a `T`, every key taken.
+    func decode<T: Codable>(_ type: T.Type, from subtree: Node, at path: [PathStep]) throws -> T {
+        let value: T
         do {
-            experiment = try YAMLDecoder().decode(Experiment.self, from: root)
+            value = try YAMLDecoder().decode(type, from: subtree)
         } catch let DecodingError.keyNotFound(key, context) {
-            let path = context.codingPath.map(PathStep.init)
+            let path = path + context.codingPath.map(PathStep.init)
             let found = node(at: path)?.mapping.map { $0.keys.compactMap(\.string) } ?? []
             let listed = found.isEmpty ? "" : " (found: \(YAMLBounds.excerpt(found.joined(separator: ", "))))"
             throw LabError("\(locate(path)): \(PathStep.label(path + [PathStep(key)])) is missing\(listed)")
         } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context),
                 let DecodingError.dataCorrupted(context) {
-            let path = context.codingPath.map(PathStep.init)
+            let path = path + context.codingPath.map(PathStep.init)
             throw LabError("\(locate(path)): \(PathStep.label(path)) has the wrong type "
                 + "(\(YAMLBounds.excerpt(context.debugDescription)))")
         } catch {
             throw LabError("\(source): \(YAMLBounds.excerpt(String(describing: error)))")
         }
-        let encoded = try Yams.compose(yaml: YAMLEncoder().encode(experiment))
-        try rejectUnknownKeys(root, taken: encoded, path: [])
-        return experiment
+        let encoded = try Yams.compose(yaml: YAMLEncoder().encode(value))
+        try rejectUnknownKeys(subtree, taken: encoded, path: path)
+        return value
     }
 
     /// "file:line" of the key at `path` (or of the deepest part of it the file has).
