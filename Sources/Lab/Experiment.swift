@@ -31,7 +31,7 @@ public struct Experiment: Codable, Equatable, Sendable {
         public var steps: Int?
         public var evalEvery: Int?
         public var seed: UInt64?
-        enum CodingKeys: String, CodingKey, CaseIterable { case checkpoint, preset, steps, evalEvery = "eval_every", seed }
+        enum CodingKeys: String, CodingKey { case checkpoint, preset, steps, evalEvery = "eval_every", seed }
     }
     public struct Logits: Codable, Equatable, Sendable {
         public var topK: Int?
@@ -40,7 +40,7 @@ public struct Experiment: Codable, Equatable, Sendable {
         /// Export only the first N windows of each split (nil: all).
         public var trainSequences: Int?
         public var valSequences: Int?
-        enum CodingKeys: String, CodingKey, CaseIterable {
+        enum CodingKeys: String, CodingKey {
             case topK = "top_k", full, dtype, trainSequences = "train_sequences", valSequences = "val_sequences"
         }
     }
@@ -53,14 +53,14 @@ public struct Experiment: Codable, Equatable, Sendable {
         public var loss: String?
         public var seed: UInt64?
         public var evalEvery: Int?
-        enum CodingKeys: String, CodingKey, CaseIterable { case name, preset, steps, temperature, alpha, loss, seed, evalEvery = "eval_every" }
+        enum CodingKeys: String, CodingKey { case name, preset, steps, temperature, alpha, loss, seed, evalEvery = "eval_every" }
     }
     public struct Gradual: Codable, Equatable, Sendable {
         public var steps: Int
         public var every: Int
         public var finetuneSteps: Int?
         public var learningRate: Float?
-        enum CodingKeys: String, CodingKey, CaseIterable { case steps, every, finetuneSteps = "finetune_steps", learningRate = "learning_rate" }
+        enum CodingKeys: String, CodingKey { case steps, every, finetuneSteps = "finetune_steps", learningRate = "learning_rate" }
     }
     public struct Prune: Codable, Equatable, Sendable {
         public var name: String
@@ -72,7 +72,7 @@ public struct Experiment: Codable, Equatable, Sendable {
         public var scope: String?
         /// One shot when absent.
         public var gradual: Gradual?
-        enum CodingKeys: String, CodingKey, CaseIterable { case name, from, method, sparsity, scope, gradual }
+        enum CodingKeys: String, CodingKey { case name, from, method, sparsity, scope, gradual }
     }
     public struct Quantize: Codable, Equatable, Sendable {
         public var name: String
@@ -80,12 +80,12 @@ public struct Experiment: Codable, Equatable, Sendable {
         public var from: String
         public var scheme: String
         public var granularity: String?
-        enum CodingKeys: String, CodingKey, CaseIterable { case name, from, scheme, granularity }
+        enum CodingKeys: String, CodingKey { case name, from, scheme, granularity }
     }
     public struct Compare: Codable, Equatable, Sendable {
         public var validationBatches: Int?
         public var judgeTokens: Int?
-        enum CodingKeys: String, CodingKey, CaseIterable { case validationBatches = "validation_batches", judgeTokens = "judge_tokens" }
+        enum CodingKeys: String, CodingKey { case validationBatches = "validation_batches", judgeTokens = "judge_tokens" }
     }
 
     public var name: String
@@ -97,7 +97,7 @@ public struct Experiment: Codable, Equatable, Sendable {
     public var quantize: [Quantize]?
     public var compare: Compare?
 
-    enum CodingKeys: String, CodingKey, CaseIterable {
+    enum CodingKeys: String, CodingKey {
         case name, tokenizer, teacher, logits, students, prune, quantize, compare
     }
 
