@@ -4,6 +4,7 @@
 
 #include "CQuantKernels.h"
 
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -55,19 +56,43 @@ static inline float cqk_round_half(float f) {
     return cqk_half_to_float(bytes);
 }
 
+/// 127/amax, or 0 when amax is 0 or so small (below 127/FLT_MAX ≈ 3.7e-37) that it overflows:
+/// such a block's fp16 d is 0 anyway (everything below 2^-25 is), and a finite inverse keeps every
+/// x·inverse within ±127 (so the float → int conversions below are always defined).
+static inline float cqk_inverse(float amax) {
+    const float inverse = amax != 0.f ? 127.f / amax : 0.f;
+    return inverse <= FLT_MAX ? inverse : 0.f;
+}
+
+/// The block's d: amax/127 at fp16 precision (as ggml stores it), or at float32 precision when fp16
+/// would overflow (amax above ~8.3e6, where ggml's block would hold ∞ and every product be ∞/NaN).
+static inline float cqk_block_scale(float scale, float rounded) {
+    return rounded <= 65504.f ? rounded : scale;
+}
+
 static void quantize_portable(const float *x, int n, int8_t *q, float *d, float *s) {
     for (int b = 0; b < n / 32; b++) {
         const float *xb = x + 32 * b;
         float amax = 0;
-        for (int j = 0; j < 32; j++) { const float a = fabsf(xb[j]); amax = a > amax ? a : amax; }
-        const float scale = amax / 127.f, inverse = amax != 0.f ? 127.f / amax : 0.f;
+        int finite = 1;
+        for (int j = 0; j < 32; j++) {
+            const float a = fabsf(xb[j]);
+            amax = a > amax ? a : amax;
+            finite &= a <= FLT_MAX;  // false for ±∞ and NaN
+        }
+        if (!finite) {  // NaN or ∞ in x: d = s = NaN, so every row's result is NaN (as the float product)
+            memset(q + 32 * b, 0, 32);
+            d[b] = s[b] = NAN;
+            continue;
+        }
+        const float scale = amax / 127.f, inverse = cqk_inverse(amax);
         int sum = 0;
         for (int j = 0; j < 32; j++) {
             const int v = (int)nearbyintf(xb[j] * inverse);  // nearest-even, as vroundps
             q[32 * b + j] = (int8_t)v;
             sum += v;
         }
-        d[b] = cqk_round_half(scale);
+        d[b] = cqk_block_scale(scale, cqk_round_half(scale));
         s[b] = d[b] * (float)sum;
     }
 }
@@ -170,7 +195,19 @@ CQK_AVX2 static void quantize_avx2(const float *x, int n, int8_t *q, float *d, f
         m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
         m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
         const float amax = _mm_cvtss_f32(m4);
-        const float scale = amax / 127.f, inverse = amax != 0.f ? 127.f / amax : 0.f;
+        // Not (|x| ≤ FLT_MAX) for some x: NaN or ∞ (max_ps may have dropped a NaN from amax).
+        const __m256 limit = _mm256_set1_ps(FLT_MAX);
+        const __m256 bad = _mm256_or_ps(
+            _mm256_or_ps(_mm256_cmp_ps(_mm256_andnot_ps(sign, v0), limit, _CMP_NLE_UQ),
+                         _mm256_cmp_ps(_mm256_andnot_ps(sign, v1), limit, _CMP_NLE_UQ)),
+            _mm256_or_ps(_mm256_cmp_ps(_mm256_andnot_ps(sign, v2), limit, _CMP_NLE_UQ),
+                         _mm256_cmp_ps(_mm256_andnot_ps(sign, v3), limit, _CMP_NLE_UQ)));
+        if (_mm256_movemask_ps(bad)) {
+            memset(q + 32 * b, 0, 32);
+            d[b] = s[b] = NAN;
+            continue;
+        }
+        const float scale = amax / 127.f, inverse = cqk_inverse(amax);
         const __m256 mul = _mm256_set1_ps(inverse);
         __m256i i0 = _mm256_cvtps_epi32(_mm256_round_ps(_mm256_mul_ps(v0, mul), CQK_NEAREST));
         __m256i i1 = _mm256_cvtps_epi32(_mm256_round_ps(_mm256_mul_ps(v1, mul), CQK_NEAREST));
@@ -181,7 +218,7 @@ CQK_AVX2 static void quantize_avx2(const float *x, int n, int8_t *q, float *d, f
         const __m256i packed = _mm256_packs_epi16(_mm256_packs_epi32(i0, i1), _mm256_packs_epi32(i2, i3));
         const __m256i ordered = _mm256_permutevar8x32_epi32(packed, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
         _mm256_storeu_si256((__m256i *)(q + 32 * b), ordered);
-        d[b] = _cvtsh_ss(_cvtss_sh(scale, 0));  // fp16 precision, nearest even, as ggml stores it
+        d[b] = cqk_block_scale(scale, _cvtsh_ss(_cvtss_sh(scale, 0)));  // fp16 precision, nearest even, as ggml stores it
         s[b] = d[b] * (float)sum;
     }
 }

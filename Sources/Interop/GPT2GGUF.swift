@@ -172,6 +172,7 @@ public enum GPT2GGUF {
                 let values = Array(UnsafeBufferPointer(start: tensor.data, count: tensor.count))
                 let dimensions = [tensor.shape[1], tensor.shape[0]]
                 if type == .f16 {
+                    try checkHalfRange(values, ggufName, hfName)
                     try writer.addTensor(ggufName, dimensions: dimensions, halves: values)
                 } else {
                     try writer.addTensor(ggufName, dimensions: dimensions, floats: values)
@@ -183,20 +184,25 @@ public enum GPT2GGUF {
                     if quantized.scheme.isBlockFormat, type.scheme == quantized.scheme {
                         try writer.addTensor(ggufName, dimensions: dimensions, type: type.matrixType, bytes: quantized.rawBytes)
                     } else {
-                        try addFloatMatrix(&writer, ggufName, dimensions: dimensions, rows: quantized.dequantized(), type: type)
+                        try addFloatMatrix(&writer, ggufName, hfName, dimensions: dimensions, rows: quantized.dequantized(), type: type)
                     }
                 } else if let packed = linear.packed {
                     throw InteropError("\(hfName): a \(packed.format) layer; load the checkpoint without packing sparse layers")
                 } else {
                     let rows = ModelQuantization.outputRows(linear.weight)
                     if let scheme = type.scheme {
-                        let matrix = try rows.withUnsafeBufferPointer {
-                            try QuantizedMatrix.quantize($0.baseAddress!, rows: linear.outFeatures, columns: linear.inFeatures,
-                                                         scheme: scheme, name: hfName)
+                        let matrix: QuantizedMatrix
+                        do {
+                            matrix = try rows.withUnsafeBufferPointer {
+                                try QuantizedMatrix.quantize($0.baseAddress!, rows: linear.outFeatures, columns: linear.inFeatures,
+                                                             scheme: scheme, name: hfName)
+                            }
+                        } catch let error as CompressionError {
+                            throw InteropError("\(error.message). Export this checkpoint with --type f32")
                         }
                         try writer.addTensor(ggufName, dimensions: dimensions, type: type.matrixType, bytes: matrix.rawBytes)
                     } else {
-                        try addFloatMatrix(&writer, ggufName, dimensions: dimensions, rows: rows, type: type)
+                        try addFloatMatrix(&writer, ggufName, hfName, dimensions: dimensions, rows: rows, type: type)
                     }
                 }
             }
@@ -211,9 +217,17 @@ public enum GPT2GGUF {
         return type.label + (storage.map { String(format.dropFirst($0.count)) } ?? "")
     }
 
-    private static func addFloatMatrix(_ writer: inout GGUFWriter, _ name: String, dimensions: [Int], rows: [Float],
-                                       type: GGUFExportType) throws {
+    /// Throws unless every value is finite in F16 (|v| < 65520, which rounds to 65504 at most):
+    /// a larger weight would be written as an infinity that llama.cpp would then compute with.
+    static func checkHalfRange(_ values: [Float], _ ggufName: String, _ hfName: String) throws {
+        guard let bad = values.firstIndex(where: { !Float16($0).isFinite }) else { return }
+        throw InteropError("\(hfName) (\(ggufName)): value \(values[bad]) at element \(bad) does not fit F16 (largest 65504); export this checkpoint with --type f32")
+    }
+
+    private static func addFloatMatrix(_ writer: inout GGUFWriter, _ name: String, _ hfName: String, dimensions: [Int],
+                                       rows: [Float], type: GGUFExportType) throws {
         if type == .f16 {
+            try checkHalfRange(rows, name, hfName)
             try writer.addTensor(name, dimensions: dimensions, halves: rows)
         } else {
             try writer.addTensor(name, dimensions: dimensions, floats: rows)
@@ -260,11 +274,33 @@ public enum GPT2GGUF {
         public let notes: [String]
     }
 
+    /// The ggml coordinates (innermost first) of element `index` of a tensor of `dimensions`.
+    static func ggmlIndex(_ index: Int, _ dimensions: [Int]) -> [Int] {
+        var rest = index
+        return dimensions.map { size in
+            defer { rest /= max(size, 1) }
+            return rest % max(size, 1)
+        }
+    }
+
+    /// A tensor's blocks as a quantized matrix; a block with a NaN or infinite fp16 scale is a
+    /// `GGUFError` naming the file and the tensor.
+    private static func blocks(_ file: GGUFFile, _ tensor: GGUFTensorInfo, scheme: QuantizationScheme,
+                               rows: Int, columns: Int) throws -> QuantizedMatrix {
+        do {
+            return try QuantizedMatrix.fromBlocks(file.data(of: tensor), scheme: scheme, rows: rows, columns: columns,
+                                                  name: "tensor \"\(tensor.name)\"")
+        } catch let error as CompressionError {
+            throw GGUFError(source: file.source, error.message)
+        }
+    }
+
     /// Reads a gpt2 GGUF (F32, F16, Q8_0, Q4_0, Q4_1 tensors) into a model: float tensors as
     /// float32, quantized weight matrices as packed quantized layers (their blocks unchanged),
     /// quantized embeddings decoded to float32.
     /// - Throws: `GGUFError` naming the file and the key or tensor (unknown architecture,
-    ///   missing or extra tensor, wrong dimensions, a head not tied to the embeddings, …).
+    ///   missing or extra tensor, wrong dimensions, a head not tied to the embeddings, a NaN or
+    ///   infinite weight or block scale, …).
     public static func load(_ file: GGUFFile) throws -> Imported {
         let source = file.source
         func fail(_ message: String) -> GGUFError { GGUFError(source: source, message) }
@@ -336,7 +372,7 @@ public enum GPT2GGUF {
             if role == .linear { matrixTypes.insert(tensor.type) }
             if let scheme, role == .linear {
                 let (inputs, outputs) = (tensor.dimensions[0], tensor.dimensions[1])
-                let matrix = try QuantizedMatrix.fromBlocks(file.data(of: tensor), scheme: scheme, rows: outputs, columns: inputs, name: ggufName)
+                let matrix = try blocks(file, tensor, scheme: scheme, rows: outputs, columns: inputs)
                 packed.append((linears[hfName]!, matrix))
                 values[hfName] = ParameterValues(shape: [0, 0], values: [])
                 continue
@@ -344,11 +380,14 @@ public enum GPT2GGUF {
             var floats: [Float]
             if let scheme {
                 let rows = tensor.elementCount / tensor.dimensions[0]
-                floats = try QuantizedMatrix.fromBlocks(file.data(of: tensor), scheme: scheme, rows: rows,
-                                                        columns: tensor.dimensions[0], name: ggufName).dequantized()
+                floats = try blocks(file, tensor, scheme: scheme, rows: rows, columns: tensor.dimensions[0]).dequantized()
                 notes.append("\(ggufName): \(tensor.type.name) decoded to F32 (the lab keeps \(role == .embedding ? "embeddings" : "vectors") in float)")
             } else {
                 floats = try file.floats(of: tensor)
+                if let bad = floats.withUnsafeBufferPointer(ParameterValues.firstNonFiniteIndex) {
+                    throw fail("tensor \"\(ggufName)\" (\(tensor.type.name)) holds \(floats[bad]) at element \(bad) "
+                               + "(ggml index \(ggmlIndex(bad, tensor.dimensions))); weights must be finite")
+                }
                 if tensor.type == .f16, role != .linear { notes.append("\(ggufName): F16 widened to F32") }
             }
             if role == .linear {  // [out, in] rows → HF's [in, out]

@@ -207,6 +207,11 @@ public final class Generator {
     /// Picks a token from `logits` (V): argmax at temperature 0; otherwise a draw from
     /// softmax(logits / temperature) restricted to the top-k, then to the top-p nucleus.
     /// Candidates are ranked by logit, ties by lower id, so top-k = 1 is greedy.
+    ///
+    /// Total over any logits, as `InferenceKernels.argmax` is: a NaN logit is never drawn (it
+    /// counts as −∞); when the largest logit is +∞ the first +∞ is taken, as argmax takes it (the
+    /// softmax's limit puts all the probability on the +∞ logits); when every logit is −∞ or NaN,
+    /// the argmax's token (the first −∞, or 0), no draw being defined from such a row.
     public func sample(_ logits: UnsafeBufferPointer<Float>, options: SamplingOptions, rng: inout RNG) throws -> Int32 {
         try options.validate()
         guard let base = logits.baseAddress, logits.count > 0, logits.count <= vocabulary else {
@@ -214,22 +219,25 @@ public final class Generator {
         }
         let n = logits.count
         let inverse = 1 / options.temperature
-        if options.temperature == 0 || !inverse.isFinite {
-            return Int32(InferenceKernels.argmax(base, count: n))
+        let top = InferenceKernels.argmax(base, count: n)
+        if options.temperature == 0 || !inverse.isFinite || !base[top].isFinite {
+            return Int32(top)
         }
+        /// A logit for ranking and the softmax: NaN as −∞ (probability 0, ranked last).
+        @inline(__always) func logit(_ i: Int) -> Float { base[i].isNaN ? -.infinity : base[i] }
         var candidates = n
         let ranked = (options.topK > 0 && options.topK < n) || options.topP < 1
         if ranked {
             for i in 0..<n { order[i] = Int32(i) }
             var ranking = UnsafeMutableBufferPointer(start: order, count: n)
             ranking.sort { a, b in
-                let (la, lb) = (base[Int(a)], base[Int(b)])
+                let (la, lb) = (logit(Int(a)), logit(Int(b)))
                 return la > lb || (la == lb && a < b)
             }
             if options.topK > 0 { candidates = min(options.topK, n) }
-            for i in 0..<candidates { probabilities[i] = base[Int(order[i])] }
+            for i in 0..<candidates { probabilities[i] = logit(Int(order[i])) }
         } else {
-            probabilities.update(from: base, count: n)
+            for i in 0..<n { probabilities[i] = logit(i) }
         }
         InferenceKernels.softmaxInPlace(probabilities, count: candidates, scale: inverse)
         var total: Float = 0

@@ -1,6 +1,7 @@
 // Strict loading of parameter values into a module (mlx-swift-lm's Load.swift habit): the names
-// come from the module walk, and an unknown name, a missing name or a wrong shape is an error
-// that names the parameter, the source and both shapes. No silent repair, no partial load.
+// come from the module walk, and an unknown name, a missing name, a wrong shape or a value that
+// is not finite (NaN, ±∞) is an error that names the parameter, the source and what was found.
+// No silent repair, no partial load.
 
 import Foundation
 
@@ -30,6 +31,8 @@ public struct LoadError: Error, CustomStringConvertible, LocalizedError, Equatab
         case shapeMismatch
         /// The shape matches but the number of values does not.
         case valueCountMismatch
+        /// A value is NaN or infinite (e.g. saved by a training run that diverged).
+        case nonFiniteValue
     }
 
     /// The class of problem.
@@ -62,11 +65,13 @@ extension Module {
     /// Copies `parameters` into this module's parameter tensors, in place (so optimizers and
     /// tied names keep pointing at the same tensors).
     ///
-    /// Strict: every name must be a parameter of the module, every parameter must be given, and
-    /// every shape must match exactly. Everything is checked before anything is copied, so a
-    /// failed load leaves the module as it was.
+    /// Strict: every name must be a parameter of the module, every parameter must be given, every
+    /// shape must match exactly, and every value must be finite (one NaN weight would otherwise
+    /// turn every logit into NaN far from its cause). Everything is checked before anything is
+    /// copied, so a failed load leaves the module as it was.
     /// - Parameter source: names the origin (e.g. the file path) in error messages.
-    /// - Throws: `LoadError` naming the source, the parameter, and expected versus found shape.
+    /// - Throws: `LoadError` naming the source, the parameter, and expected versus found shape,
+    ///   or (`.nonFiniteValue`) the index and value of the parameter's first NaN or infinity.
     public func loadParameters(_ parameters: [String: ParameterValues], source: String) throws {
         let named = namedParameters()
         let known = Set(named.map(\.name))
@@ -93,9 +98,55 @@ extension Module {
                 throw LoadError(.valueCountMismatch, source: source, parameter: name,
                                 "shape \(tensor.shape) holds \(tensor.count) values, found \(given.values.count)")
             }
+            if let bad = given.values.withUnsafeBufferPointer(ParameterValues.firstNonFiniteIndex) {
+                throw LoadError(.nonFiniteValue, source: source, parameter: name,
+                                "value \(ParameterValues.elementIndex(bad, shape: tensor.shape)) is \(given.values[bad]); weights must be finite "
+                                    + "(a training run that diverged can save NaN)")
+            }
         }
         for (name, tensor) in named where tensor.count > 0 {
             parameters[name]!.values.withUnsafeBufferPointer { tensor.data.update(from: $0.baseAddress!, count: tensor.count) }
         }
+    }
+}
+
+extension ParameterValues {
+    /// The index of the first NaN or infinity in `values`, or nil when all are finite: one vectorised
+    /// pass (x − x is 0 for a finite x, NaN otherwise, and a NaN survives the sum of a chunk), then a
+    /// scalar search of the chunk that holds one. Runs at memory speed, so it can check every load.
+    public static func firstNonFiniteIndex(_ values: UnsafeBufferPointer<Float>) -> Int? {
+        guard let base = values.baseAddress else { return nil }
+        let count = values.count, chunk = 4096
+        var start = 0
+        while start < count {
+            let end = min(count, start + chunk)
+            var a0 = SIMD8<Float>.zero, a1 = SIMD8<Float>.zero
+            var i = start
+            while i + 16 <= end {
+                let v0 = UnsafeRawPointer(base + i).loadUnaligned(as: SIMD8<Float>.self)
+                let v1 = UnsafeRawPointer(base + i + 8).loadUnaligned(as: SIMD8<Float>.self)
+                a0 += v0 - v0
+                a1 += v1 - v1
+                i += 16
+            }
+            var tail: Float = 0
+            while i < end { tail += base[i] - base[i]; i += 1 }
+            if ((a0 + a1).sum() + tail).isNaN {
+                for j in start..<end where !base[j].isFinite { return j }
+            }
+            start = end
+        }
+        return nil
+    }
+
+    /// The row-major flat index `index` of a tensor of `shape` as `[i, j, …]` (`[index]` for 0-D or 1-D).
+    public static func elementIndex(_ index: Int, shape: [Int]) -> [Int] {
+        guard shape.count > 1, shape.allSatisfy({ $0 > 0 }) else { return [index] }
+        var rest = index, result = [Int](repeating: 0, count: shape.count)
+        for axis in shape.indices.reversed() {
+            result[axis] = rest % shape[axis]
+            rest /= shape[axis]
+        }
+        return result
     }
 }

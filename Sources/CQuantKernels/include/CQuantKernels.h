@@ -10,6 +10,10 @@
 // d is rounded to fp16 precision (nearest even) and kept as a float, as ggml's q8_0/q8_1 blocks
 // store it, so our products follow llama.cpp's (make interop compares them). (ggml's q8_1 also
 // rounds s to fp16; we keep s = Σ x̂ exact, which the Q4_0 kernel's −8·Σ d_w·s relies on.)
+// Total over floats, unlike ggml's: a d beyond fp16 (amax > 65504·127) stays float32 instead of
+// becoming ∞; a block so small that 127/amax overflows (amax < 3.7e-37, where fp16 d is 0 anyway)
+// gets q = 0; a block holding a NaN or ±∞ gets q = 0 and d = s = NaN, so every row's result is
+// NaN, as the float product's would be.
 // A row's result is then exactly Ŵ[r]·x̂ up to float32 rounding (block partial sums are exact
 // int32; they are scaled by d_w·d_x and accumulated in float32).
 //

@@ -2,7 +2,8 @@
 // their int8 or ggml-block entries (`<name>.q`/`.scale`/`.zero_point`, `<name>.blocks`), sparse tensors
 // as `<name>.mask` + `<name>.values`, and everything else as float32 under the HF names; metadata says
 // which is which (`alambique.quantization`: scheme and granularity per tensor; `alambique.sparse`: the
-// sparse tensors). Loading is strict: every entry must be used and every parameter supplied.
+// sparse tensors). Loading is strict: every entry must be used, every parameter supplied, every
+// value and scale finite.
 
 import Foundation
 import Models
@@ -92,8 +93,10 @@ public enum CompressedCheckpoint {
     /// Loads any checkpoint the lab writes (dense, sparse, quantized). Quantized layers are packed as
     /// stored; sparse layers at or above `SparseMatrix.crossoverSparsity` are packed as CSR when
     /// `packSparse` (else, and below it, they stay dense with their zeros).
-    /// - Throws: `CompressionError` naming the tensor (unknown entry, missing scale, bad metadata);
-    ///   `CheckpointError`/`LoadError` as dense loading does.
+    /// - Throws: `CompressionError` naming the tensor (unknown entry, missing scale, bad metadata, a
+    ///   NaN, infinite or negative int8 scale, a NaN or infinite ggml block d or m, with its block);
+    ///   `CheckpointError`/`LoadError` as dense loading does — `LoadError.nonFiniteValue` naming the
+    ///   tensor and the index of its first NaN or ±∞, dense or sparse.
     public static func load(from directory: URL, packSparse: Bool = true) throws -> Loaded {
         let config = try Checkpoint.readConfig(GPTConfig.self, from: directory)
         let info = try Checkpoint.readInfo(from: directory)

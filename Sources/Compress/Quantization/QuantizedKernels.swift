@@ -7,7 +7,9 @@
 // enters as m·s per block, Q4_0's −8 as −8·d_w·s, int8's zero point as zp·Σs. The result is
 // Ŵ·x̂: against the float product Ŵ·x it differs by at most Σ_c |ŵ_c|·d_b(c)/2 (tests derive and
 // check this bound); on the quick experiment's students and teacher the validation loss moved by
-// ≤ 0.01% (`alambique eval --stepwise`). The C code is the CQuantKernels target (AVX2/FMA/F16C via
+// ≤ 0.01% (`alambique eval --stepwise`). Any float x is accepted: a block of x holding a NaN or ±∞
+// makes every output NaN (as the float product would), a block beyond fp16's range keeps a float32
+// d (ggml's would be ∞), one below 3.7e-37 quantizes to zeros (see CQuantKernels.h). The C code is the CQuantKernels target (AVX2/FMA/F16C via
 // per-function target attributes, chosen at run time; a portable C fallback elsewhere); this file
 // keeps the layout and picks the thread count. Q4_0/Q4_1 run eight rows at a time, Q8_0/int8 one
 // (see the C file). int8 matrices whose columns are not a multiple of 32 keep the float path below

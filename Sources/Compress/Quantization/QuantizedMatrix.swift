@@ -97,20 +97,35 @@ public final class QuantizedMatrix: PackedMatrix, @unchecked Sendable {
     ///   nil picks `scheme.defaultGranularity`.
     /// - Throws: `CompressionError` naming `name` for a non-positive shape, a granularity the
     ///   scheme does not support, columns not a multiple of 32 for a ggml scheme (with the count
-    ///   and the scheme), or a non-finite weight (with its position).
+    ///   and the scheme), a non-finite weight (with its position), a ggml block whose fp16 d (or
+    ///   Q4_1 m) would be infinite (with the block and the value), or int8 asymmetric weights whose
+    ///   range overflows float32.
     public static func quantize(_ weights: UnsafePointer<Float>, rows: Int, columns: Int,
                                 scheme: QuantizationScheme, granularity: QuantizationGranularity? = nil,
                                 name: String) throws -> QuantizedMatrix {
         let granularity = granularity ?? scheme.defaultGranularity
         try validate(name: name, rows: rows, columns: columns, scheme: scheme, granularity: granularity)
-        for i in 0..<(rows * columns) where !weights[i].isFinite {
+        if let i = ParameterValues.firstNonFiniteIndex(UnsafeBufferPointer(start: weights, count: rows * columns)) {
             throw CompressionError("\(name): weight [\(i / columns), \(i % columns)] is \(weights[i]); only finite weights can be quantized")
         }
         let rowBytes = Self.rowBytes(scheme: scheme, columns: columns)
         let data = allocateData(byteCount: rows * rowBytes)
         if scheme.isBlockFormat {
             for r in 0..<rows {
-                BlockCodec.encodeRow(weights + r * columns, columns: columns, scheme: scheme, into: data + r * rowBytes)
+                let row = weights + r * columns
+                guard let overflow = BlockCodec.encodeRow(row, columns: columns, scheme: scheme, into: data + r * rowBytes) else { continue }
+                data.deallocate()
+                let start = overflow.block * QuantizationScheme.blockSize
+                let amax = (start ..< start + QuantizationScheme.blockSize).map { abs(row[$0]) }.max() ?? 0
+                let formula = switch (scheme, overflow.field) {
+                case (.q8_0, _): "d = amax/127"
+                case (.q4_0, _): "d = −(signed extreme)/8"
+                case (_, "m"): "m = the block's minimum"
+                default: "d = (max − min)/15"
+                }
+                throw CompressionError("\(name): row \(r), columns \(start)..<\(start + QuantizationScheme.blockSize) (largest |w| \(amax)): "
+                                       + "\(scheme.formatLabel)'s \(formula) = \(overflow.value) does not fit the block's fp16 "
+                                       + "(largest 65504); weights this large need an int8 scheme (float32 scales) or float32")
             }
             return QuantizedMatrix(scheme: scheme, granularity: granularity, rows: rows, columns: columns,
                                    data: data, scales: [], zeroPoints: [])
@@ -169,15 +184,26 @@ enum Int8Codec {
     /// Symmetric: scale = amax/127, zero point 0. Asymmetric: the range [min, max] widened to
     /// include 0 (so 0 is exact and the zero point fits in int8), scale = (max − min)/255,
     /// zero point = −128 − round(min/scale), so min ↦ −128.
+    ///
+    /// Subnormal scales (weights below about 10^-36) lose precision when rounded, which could
+    /// leave amax/scale well above 127 (or the range above 255 steps) and clamp the largest
+    /// weights; such a scale is raised by an ulp until the range fits again (one step suffices),
+    /// and a scale that rounds to 0 for non-zero weights becomes the smallest subnormal (which
+    /// then represents them exactly). Normal scales never need it: their ratio is 127 or 255 to
+    /// within float32 rounding, so ordinary weights keep the plain formula's bits.
     static func parameters(_ x: UnsafePointer<Float>, _ group: Range<Int>, symmetric: Bool) -> (scale: Float, zeroPoint: Int8) {
         var lowest: Float = 0, highest: Float = 0
         for i in group {
             lowest = min(lowest, x[i])
             highest = max(highest, x[i])
         }
-        if symmetric { return (max(-lowest, highest) / 127, 0) }
-        let scale = (highest - lowest) / 255
-        guard scale > 0, scale.isFinite else { return (scale, 0) }
+        let span = symmetric ? max(-lowest, highest) : highest - lowest, steps: Float = symmetric ? 127 : 255
+        var scale = span / steps
+        guard scale.isFinite else { return (scale, 0) }
+        if span > 0, scale == 0 { scale = .leastNonzeroMagnitude }
+        while span > 0, span / scale >= steps + 0.5 { scale = scale.nextUp }
+        if symmetric { return (scale, 0) }
+        guard scale > 0 else { return (scale, 0) }
         let zeroPoint = min(127, max(-128, -128 - (lowest / scale).rounded()))
         return (scale, Int8(zeroPoint))
     }

@@ -41,8 +41,9 @@ extension QuantizedMatrix {
     ///   - rows, columns: the expected shape `[out, in]`; every entry's shape is checked against it.
     ///   - granularity: nil picks `scheme.defaultGranularity`.
     /// - Throws: `CompressionError` naming the entry and the file when an entry is missing or has
-    ///   the wrong dtype or shape, when a scale is negative or not finite, or (as `quantize`) for
-    ///   an unsupported granularity or columns not a multiple of 32.
+    ///   the wrong dtype or shape, when a scale is negative or not finite (an int8 scale, or a ggml
+    ///   block's fp16 d or m), or (as `quantize`) for an unsupported granularity or columns not a
+    ///   multiple of 32.
     public convenience init(name: String, scheme: QuantizationScheme, granularity: QuantizationGranularity? = nil,
                             rows: Int, columns: Int, file: SafeTensorsFile) throws {
         let granularity = granularity ?? scheme.defaultGranularity
@@ -65,7 +66,10 @@ extension QuantizedMatrix {
                 ? try entry("blocks", .uint8, [rows, rowBytes])
                 : try entry("q", .int8, [rows, columns])
             quants.bytes.withUnsafeBytes { data.copyMemory(from: $0.baseAddress!, byteCount: rows * rowBytes) }
-            if !scheme.isBlockFormat {
+            if scheme.isBlockFormat {
+                try Self.checkBlockHeaders(data, rows: rows, columns: columns, scheme: scheme,
+                                           name: "\(file.source): entry \"\(name).blocks\"")
+            } else {
                 let count = granularity == .tensor ? 1 : rows
                 scales = try entry("scale", .float32, [count]).values(as: Float.self)
                 if let bad = scales.firstIndex(where: { !$0.isFinite || $0 < 0 }) {

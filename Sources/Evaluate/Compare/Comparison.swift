@@ -33,7 +33,9 @@ public struct LoadedModel {
     }
 }
 
-/// One row of results.json (field names are part of the interface: DESIGN.md §6).
+/// One row of results.json (field names are part of the interface: DESIGN.md §6). A measure
+/// that is not finite (the NaN loss of a model whose logits hold NaN) is written as JSON null,
+/// JSON having no NaN, and read back as NaN (nil for the optional ones, which are left out when nil).
 public struct ComparedModel: Codable, Sendable {
     public var name: String
     public var role: String
@@ -58,6 +60,63 @@ public struct ComparedModel: Codable, Sendable {
     public var distinct2: Double?
     /// The continuations of the judge's prompts, decoded (ours, beyond DESIGN §6).
     public var continuations: [String]?
+
+    enum CodingKeys: String, CodingKey {
+        case name, role, format, params, nonzero_params, bytes, load_s, peak_rss_mb, val_loss, perplexity, bits_per_char,
+             accuracy, agreement, kl_to_teacher, ece, forward_tok_s, generate_tok_s, latency_p50_ms, latency_p95_ms,
+             judge_ppl, distinct2, continuations
+    }
+
+    public init(name: String, role: String, format: String, params: Int, nonzero_params: Int, bytes: Int, load_s: Double,
+                peak_rss_mb: Double?, val_loss: Double, perplexity: Double, bits_per_char: Double, accuracy: Double,
+                agreement: Double?, kl_to_teacher: Double?, ece: Double, forward_tok_s: Double, generate_tok_s: Double,
+                latency_p50_ms: Double, latency_p95_ms: Double, judge_ppl: Double?, distinct2: Double?,
+                continuations: [String]?) {
+        (self.name, self.role, self.format, self.params, self.nonzero_params, self.bytes) = (name, role, format, params, nonzero_params, bytes)
+        (self.load_s, self.peak_rss_mb, self.val_loss, self.perplexity, self.bits_per_char) = (load_s, peak_rss_mb, val_loss, perplexity, bits_per_char)
+        (self.accuracy, self.agreement, self.kl_to_teacher, self.ece) = (accuracy, agreement, kl_to_teacher, ece)
+        (self.forward_tok_s, self.generate_tok_s, self.latency_p50_ms, self.latency_p95_ms) = (forward_tok_s, generate_tok_s, latency_p50_ms, latency_p95_ms)
+        (self.judge_ppl, self.distinct2, self.continuations) = (judge_ppl, distinct2, continuations)
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        func number(_ key: CodingKeys) throws -> Double { try c.decodeIfPresent(Double.self, forKey: key) ?? .nan }
+        func optional(_ key: CodingKeys) throws -> Double? { try c.decodeIfPresent(Double.self, forKey: key) }
+        self.init(name: try c.decode(String.self, forKey: .name), role: try c.decode(String.self, forKey: .role),
+                  format: try c.decode(String.self, forKey: .format), params: try c.decode(Int.self, forKey: .params),
+                  nonzero_params: try c.decode(Int.self, forKey: .nonzero_params), bytes: try c.decode(Int.self, forKey: .bytes),
+                  load_s: try number(.load_s), peak_rss_mb: try optional(.peak_rss_mb), val_loss: try number(.val_loss),
+                  perplexity: try number(.perplexity), bits_per_char: try number(.bits_per_char), accuracy: try number(.accuracy),
+                  agreement: try optional(.agreement), kl_to_teacher: try optional(.kl_to_teacher), ece: try number(.ece),
+                  forward_tok_s: try number(.forward_tok_s), generate_tok_s: try number(.generate_tok_s),
+                  latency_p50_ms: try number(.latency_p50_ms), latency_p95_ms: try number(.latency_p95_ms),
+                  judge_ppl: try optional(.judge_ppl), distinct2: try optional(.distinct2),
+                  continuations: try c.decodeIfPresent([String].self, forKey: .continuations))
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        /// A finite number, else null (JSON has no NaN or infinity); an absent optional is left out, as before.
+        func number(_ value: Double?, _ key: CodingKeys) throws {
+            guard let value else { return }
+            if value.isFinite { try c.encode(value, forKey: key) } else { try c.encodeNil(forKey: key) }
+        }
+        try c.encode(name, forKey: .name)
+        try c.encode(role, forKey: .role)
+        try c.encode(format, forKey: .format)
+        try c.encode(params, forKey: .params)
+        try c.encode(nonzero_params, forKey: .nonzero_params)
+        try c.encode(bytes, forKey: .bytes)
+        for (value, key) in [(load_s, CodingKeys.load_s), (peak_rss_mb, .peak_rss_mb), (val_loss, .val_loss), (perplexity, .perplexity),
+                             (bits_per_char, .bits_per_char), (accuracy, .accuracy), (agreement, .agreement),
+                             (kl_to_teacher, .kl_to_teacher), (ece, .ece), (forward_tok_s, .forward_tok_s),
+                             (generate_tok_s, .generate_tok_s), (latency_p50_ms, .latency_p50_ms),
+                             (latency_p95_ms, .latency_p95_ms), (judge_ppl, .judge_ppl), (distinct2, .distinct2)] as [(Double?, CodingKeys)] {
+            try number(value, key)
+        }
+        try c.encodeIfPresent(continuations, forKey: .continuations)
+    }
 }
 
 /// The results object.

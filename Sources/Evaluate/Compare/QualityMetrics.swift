@@ -1,6 +1,10 @@
 // Quality of a model on the fixed validation windows, recomputed from the model itself: loss,
 // perplexity, bits per character, next-token accuracy, calibration (ECE), and — against a
 // teacher — top-1 agreement and KL(teacher ‖ model). Legend: B batch, T context, V vocabulary.
+//
+// Total over any logits: a model whose logits hold NaN (finite weights can still overflow) gets
+// NaN loss, perplexity, bits per character and ECE — reported, not trapped on — while accuracy
+// and agreement count the argmax, in which a NaN never wins (as in greedy generation).
 
 import Foundation
 import Models
@@ -16,11 +20,14 @@ public struct QualityMetrics: Codable, Sendable, Equatable {
     public var bitsPerCharacter: Double
     /// Fraction of positions whose most likely token is the true next token.
     public var accuracy: Double
-    /// Expected calibration error over 15 equal-width confidence bins (top-1 probability vs accuracy).
+    /// Expected calibration error over 15 equal-width confidence bins (top-1 probability vs
+    /// accuracy); NaN when some position's top-1 probability is undefined (a NaN logit, or a
+    /// largest logit that is +∞, or −∞ for all).
     public var expectedCalibrationError: Double
     /// Fraction of positions where the model's top token is the teacher's (nil without a teacher).
     public var agreement: Double?
-    /// Mean KL(teacher ‖ model) at T = 1 over positions (nil without a teacher).
+    /// Mean KL(teacher ‖ model) at T = 1 over positions (nil without a teacher; NaN when a logit of
+    /// either is NaN, or a teacher logit is +∞).
     public var klToTeacher: Double?
 }
 
@@ -35,9 +42,7 @@ public enum QualityEvaluation {
             throw ModelError("evaluation: the teacher's vocabulary (\(teacher.config.vocabularySize)) differs from the model's (\(model.config.vocabularySize)); agreement and KL need the same tokenizer")
         }
         let v = model.config.vocabularySize
-        let bins = 15
-        var binCount = [Int](repeating: 0, count: bins), binCorrect = [Int](repeating: 0, count: bins)
-        var binConfidence = [Double](repeating: 0, count: bins)
+        var calibration = Calibration()
         var nats = 0.0, correct = 0, agreeing = 0, positions = 0, kl = 0.0
         model.eval()
         defer { model.train() }
@@ -51,7 +56,10 @@ public enum QualityEvaluation {
                     teacher.eval()
                     let t = try teacher(batch.inputs)                                      // (B, T, V)
                     teacherLogits = t
-                    kl += Double(try logits.klDivergence(teacher: .logits(t), temperature: 1).item()) * Double(rows)
+                    // A NaN or +∞ teacher logit leaves p undefined; klDivergence would skip such terms
+                    // (they fail its p > 0 test) and report a KL near 0, so the KL is NaN instead.
+                    let undefined = UnsafeBufferPointer(start: t.data, count: t.count).contains { $0.isNaN || $0 == .infinity }
+                    kl += undefined ? .nan : Double(try logits.klDivergence(teacher: .logits(t), temperature: 1).item()) * Double(rows)
                 }
                 for row in 0 ..< rows {
                     let z = logits.data + row * v
@@ -60,24 +68,12 @@ public enum QualityEvaluation {
                     if top == target { correct += 1 }
                     if let t = teacherLogits, InferenceKernels.argmax(t.data + row * v, count: v) == top { agreeing += 1 }
                     // Confidence: the top-1 probability, softmax around the maximum.
-                    let maximum = z[top]
-                    var sum: Double = 0
-                    for j in 0 ..< v { sum += exp(Double(z[j] - maximum)) }
-                    let confidence = 1 / sum
-                    let bin = min(bins - 1, Int(confidence * Double(bins)))
-                    binCount[bin] += 1
-                    binConfidence[bin] += confidence
-                    if top == target { binCorrect[bin] += 1 }
+                    calibration.add(confidence: 1 / Calibration.partition(z, count: v, maximum: z[top]), correct: top == target)
                 }
                 positions += rows
             }
         }
-        var ece = 0.0
-        for bin in 0 ..< bins where binCount[bin] > 0 {
-            let accuracy = Double(binCorrect[bin]) / Double(binCount[bin])
-            let confidence = binConfidence[bin] / Double(binCount[bin])
-            ece += Double(binCount[bin]) / Double(positions) * abs(accuracy - confidence)
-        }
+        let ece = calibration.error(positions: positions)
         let loss = nats / Double(positions)
         let characters = charactersPerBatch.reduce(0, +)
         return QualityMetrics(
@@ -98,9 +94,8 @@ extension QualityEvaluation {
         guard !batches.isEmpty, batches.count == charactersPerBatch.count else {
             throw ModelError("evaluation: need at least one validation batch and a character count for each")
         }
-        let v = model.config.vocabularySize, bins = 15
-        var binCount = [Int](repeating: 0, count: bins), binCorrect = [Int](repeating: 0, count: bins)
-        var binConfidence = [Double](repeating: 0, count: bins)
+        let v = model.config.vocabularySize
+        var calibration = Calibration()
         var nats = 0.0, correct = 0, positions = 0
         let generator = model.makeGenerator()
         for batch in batches {
@@ -112,28 +107,56 @@ extension QualityEvaluation {
                     let z = try generator.logits(forNext: batch.inputs.values[i]).baseAddress!
                     let top = InferenceKernels.argmax(z, count: v), target = Int(batch.targets.values[i])
                     let maximum = z[top]
-                    var sum: Double = 0
-                    for j in 0 ..< v { sum += exp(Double(z[j] - maximum)) }
+                    let sum = Calibration.partition(z, count: v, maximum: maximum)
                     nats += log(sum) - Double(z[target] - maximum)
                     if top == target { correct += 1 }
-                    let confidence = 1 / sum
-                    let bin = min(bins - 1, Int(confidence * Double(bins)))
-                    binCount[bin] += 1
-                    binConfidence[bin] += confidence
-                    if top == target { binCorrect[bin] += 1 }
+                    calibration.add(confidence: 1 / sum, correct: top == target)
                     positions += 1
                 }
             }
-        }
-        var ece = 0.0
-        for bin in 0 ..< bins where binCount[bin] > 0 {
-            let accuracy = Double(binCorrect[bin]) / Double(binCount[bin])
-            ece += Double(binCount[bin]) / Double(positions) * abs(accuracy - binConfidence[bin] / Double(binCount[bin]))
         }
         let loss = nats / Double(positions)
         return QualityMetrics(
             validationLoss: loss, perplexity: exp(loss),
             bitsPerCharacter: nats / log(2) / Double(max(charactersPerBatch.reduce(0, +), 1)),
-            accuracy: Double(correct) / Double(positions), expectedCalibrationError: ece, agreement: nil, klToTeacher: nil)
+            accuracy: Double(correct) / Double(positions), expectedCalibrationError: calibration.error(positions: positions),
+            agreement: nil, klToTeacher: nil)
+    }
+}
+
+/// Expected calibration error over 15 equal-width bins of top-1 probability.
+struct Calibration {
+    static let bins = 15
+    var count = [Int](repeating: 0, count: bins), correct = [Int](repeating: 0, count: bins)
+    var confidence = [Double](repeating: 0, count: bins)
+    /// Set once a position's confidence was not a probability (NaN): the error is then undefined.
+    var undefined = false
+
+    /// Σ_j exp(z_j − maximum) over a row of logits, in Double; 1/it is the top-1 probability. NaN
+    /// when a logit is NaN or the maximum is not finite (+∞ − +∞, or −∞ − −∞ for a row all −∞).
+    static func partition(_ z: UnsafePointer<Float>, count: Int, maximum: Float) -> Double {
+        var sum: Double = 0
+        for j in 0 ..< count { sum += exp(Double(z[j] - maximum)) }
+        return sum
+    }
+
+    /// Counts one position: its top-1 probability and whether the top token was the target.
+    mutating func add(confidence value: Double, correct isCorrect: Bool) {
+        guard value >= 0, value <= 1 else { undefined = true; return }  // NaN fails both
+        let bin = min(Self.bins - 1, Int(value * Double(Self.bins)))
+        count[bin] += 1
+        confidence[bin] += value
+        if isCorrect { correct[bin] += 1 }
+    }
+
+    /// Σ_bins (n_bin / positions)·|accuracy_bin − mean confidence_bin|; NaN when undefined.
+    func error(positions: Int) -> Double {
+        guard !undefined, positions > 0 else { return .nan }
+        var ece = 0.0
+        for bin in 0 ..< Self.bins where count[bin] > 0 {
+            let accuracy = Double(correct[bin]) / Double(count[bin])
+            ece += Double(count[bin]) / Double(positions) * abs(accuracy - confidence[bin] / Double(count[bin]))
+        }
+        return ece
     }
 }

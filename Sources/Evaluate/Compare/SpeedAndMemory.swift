@@ -19,8 +19,10 @@ public struct SpeedMetrics: Codable, Sendable, Equatable {
 
 public enum SpeedEvaluation {
     /// Forward tokens/s on `batch` (B × T ids) — median of `runs` — and batch-1 decoding after a
-    /// 16-token prompt: every token's latency over `runs` rounds of `newTokens`, greedy.
-    public static func measure(model: GPT, batch: IndexTensor, newTokens: Int = 100, runs: Int = 3) throws -> SpeedMetrics {
+    /// 16-token prompt: every token's latency over `runs` rounds of `newTokens`, greedy. At least
+    /// one run is measured whatever `runs` says.
+    public static func measure(model: GPT, batch: IndexTensor, newTokens: Int = 100, runs requestedRuns: Int = 3) throws -> SpeedMetrics {
+        let runs = max(1, requestedRuns)
         model.eval()
         defer { model.train() }
         let forward = try medianSecondsPerCall(runs: runs, minimumSeconds: 0.3) { _ = try noGrad { try model(batch) } }

@@ -41,9 +41,17 @@ public struct SVGPlot {
 
     static let palette = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#7f7f7f", "#bcbd22"]
 
+    /// Whether a point can be drawn: finite coordinates (NaN, the loss of a model whose logits hold
+    /// NaN, is left out, not drawn at NaN), within ±1e300 so spans and padding stay finite, and
+    /// x > 0 on a log axis.
+    func plottable(_ point: (x: Double, y: Double)) -> Bool {
+        let limit = 1e300
+        return abs(point.y) <= limit && (logX ? point.x > 0 && point.x.isFinite : abs(point.x) <= limit)
+    }
+
     /// The SVG document.
     public func render() -> String {
-        let all = series.flatMap(\.points).filter { $0.x.isFinite && $0.y.isFinite && (!logX || $0.x > 0) }
+        let all = series.flatMap(\.points).filter(plottable)
         let (left, right, top, bottom) = (70.0, 190.0, 40.0, 55.0)
         let plotWidth = width - left - right, plotHeight = height - top - bottom
         var svg = """
@@ -56,8 +64,9 @@ public struct SVGPlot {
         func tx(_ x: Double) -> Double { logX ? log10(x) : x }
         var (xMin, xMax) = (all.map { tx($0.x) }.min()!, all.map { tx($0.x) }.max()!)
         var (yMin, yMax) = (all.map(\.y).min()!, all.map(\.y).max()!)
-        if xMax - xMin < 1e-12 { xMin -= 0.5; xMax += 0.5 }
-        if yMax - yMin < 1e-12 { yMin -= 0.5; yMax += 0.5 }
+        // A single value: widen by ±0.5, or by a millionth of a value so large that 0.5 is below its ulp.
+        if xMax - xMin < 1e-12 { let w = max(0.5, abs(xMax) * 1e-6); xMin -= w; xMax += w }
+        if yMax - yMin < 1e-12 { let w = max(0.5, abs(yMax) * 1e-6); yMin -= w; yMax += w }
         let xPad = (xMax - xMin) * 0.06, yPad = (yMax - yMin) * 0.08
         (xMin, xMax, yMin, yMax) = (xMin - xPad, xMax + xPad, yMin - yPad, yMax + yPad)
         func px(_ x: Double) -> Double { left + (tx(x) - xMin) / (xMax - xMin) * plotWidth }
@@ -93,7 +102,7 @@ public struct SVGPlot {
         }
         for (index, s) in series.enumerated() {
             let color = Self.palette[index % Self.palette.count]
-            let points = s.points.enumerated().filter { $0.element.x.isFinite && $0.element.y.isFinite && (!logX || $0.element.x > 0) }
+            let points = s.points.enumerated().filter { plottable($0.element) }
             if s.line, points.count > 1 {
                 svg += "<polyline fill=\"none\" stroke=\"\(color)\" stroke-width=\"2\" points=\"\(points.map { "\(f(px($0.element.x))),\(f(py($0.element.y)))" }.joined(separator: " "))\"/>\n"
             }
@@ -121,7 +130,8 @@ public struct SVGPlot {
         let step = [1.0, 2, 2.5, 5, 10].map { $0 * magnitude }.first { $0 >= raw } ?? raw
         var values: [Double] = []
         var tick = ceil(low / step) * step
-        while tick <= high + step * 1e-9 { values.append(tick); tick += step }
+        // At most a few dozen; the count also ends the loop where step is below the values' ulp.
+        while tick <= high + step * 1e-9, values.count < 50 { values.append(tick); tick += step }
         return values
     }
 
