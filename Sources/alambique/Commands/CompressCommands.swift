@@ -108,6 +108,16 @@ struct Prune: ParsableCommand {
             throw ValidationError("--sparsity is needed for one-shot unstructured pruning (e.g. --sparsity 0.5)")
         }
         if schedule == .gradual {
+            guard (0 ..< 1).contains(to), (0 ... to).contains(from) else {
+                throw ValidationError("--from and --to must satisfy 0 ≤ from ≤ to < 1, got \(from) and \(to)")
+            }
+            guard (1 ... 1_000_000).contains(steps), (1 ... 1_000_000).contains(every), (0 ... 1_000_000_000).contains(start) else {
+                throw ValidationError("--steps and --every must be in 1…10⁶ and --start in 0…10⁹, got \(steps), \(every), \(start)")
+            }
+            if let finetuneSteps, finetuneSteps < 1 { throw ValidationError("--finetune-steps must be ≥ 1, got \(finetuneSteps)") }
+            guard temperature > 0, temperature.isFinite, (0 ... 1).contains(alpha), lr > 0, lr.isFinite else {
+                throw ValidationError("--temperature and --lr must be finite and > 0, --alpha in [0, 1]; got \(temperature), \(lr), \(alpha)")
+            }
             guard method == .unstructured else { throw ValidationError("--schedule gradual prunes unstructured (by magnitude)") }
             guard logits != nil else { throw ValidationError("--schedule gradual fine-tunes by distillation: give --logits <teacher>-train-….h5") }
         }
