@@ -109,11 +109,14 @@ struct YAMLDocument {
         switch node {
         case .mapping(let mapping):
             for (key, value) in mapping {
+                let line = key.mark.map { "\(source):\($0.line)" } ?? source
+                guard case .scalar(let scalar) = key else {
+                    throw LabError("\(line): a key must be a plain name, found a \(key.sequence != nil ? "list" : "mapping")")
+                }
                 if value.null != nil { continue }  // `key: ~` says the same as leaving the key out
-                let name = key.string ?? String(describing: key)
+                let name = scalar.string
                 guard let match = taken?.mapping?[name] else {
                     let place = path.isEmpty ? "the top level" : PathStep.label(path)
-                    let line = key.mark.map { "\(source):\($0.line)" } ?? source
                     throw LabError("\(line): unknown key \"\(YAMLBounds.excerpt(name))\" in \(place)")
                 }
                 try rejectUnknownKeys(value, taken: match, path: path + [.key(name)])

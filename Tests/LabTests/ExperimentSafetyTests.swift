@@ -134,3 +134,24 @@ import Testing
         #expect(e.compare?.judgeTokens == nil)
     }
 }
+
+@Suite("Experiment files with odd YAML") struct ExperimentOddYAMLTests {
+    @Test("keys that are lists, mappings or numbers are errors, not traps", arguments: [
+        "name: x\n? [a]\n: 1\nteacher: {preset: student-tiny}\nstudents: []",
+        "name: x\n? {a: 1}\n: 2\nteacher: {preset: student-tiny}\nstudents: []",
+        "name: x\nteacher: {preset: student-tiny, ? [s] : 3}\nstudents: []",
+        "name: x\nteacher: {preset: student-tiny}\nstudents: [{? {n: 1} : 2, name: a}]",
+        "name: x\n12: 1\nteacher: {preset: student-tiny}\nstudents: []",
+        "name: x\nteacher:\n  ?  preset: student-tiny\nstudents: []",
+    ])
+    func oddKeys(yaml: String) throws {
+        let error = #expect(throws: LabError.self) { try Experiment(yaml: yaml, source: "odd.yaml") }
+        #expect(error?.message.hasPrefix("odd.yaml") == true, "\(error?.message ?? "")")
+    }
+
+    @Test("the fuzzer's input: a mutated shipped experiment is an error")
+    func fuzzed() throws {
+        let yaml = "name: x\nlogits:\n  top_k: 32\n?  dtype: f16\nteacher: {preset: student-tiny}\nstudents: []\n"
+        #expect(throws: LabError.self) { try Experiment(yaml: yaml, source: "odd.yaml") }
+    }
+}
