@@ -111,7 +111,9 @@ extension Tensor {
                 psl.value[2 * row] = sm
                 psl.value[2 * row + 1] = sls
                 var kl: Float = 0
-                for i in 0..<v where tl[i] > -.infinity {
+                // p_i = 0 adds nothing (0 · log 0 = 0); an undefined p_i (a NaN or +∞ teacher value) makes
+                // the KL NaN rather than being skipped as if it were 0.
+                for i in 0..<v where tl[i] != -.infinity {
                     let logQ = (z[i] * invT - sm) - sls
                     kl += fastExp(tl[i]) * (tl[i] - logQ)
                 }
