@@ -13,6 +13,7 @@
 import Distill
 import Foundation
 import Models
+import Tokenizers
 import Yams
 
 /// A parsed training config file.
@@ -31,7 +32,7 @@ public struct TrainingConfigFile {
     public init(contentsOf url: URL) throws {
         let text: String
         do { text = try String(contentsOf: url, encoding: .utf8) } catch {
-            throw ConfigFileError("\(url.path): cannot read (\(error.localizedDescription))")
+            throw ConfigFileError("\(url.path): cannot read (\(FileErrorReason.describe(error)))")
         }
         try self.init(yaml: text, source: url.path)
     }

@@ -14,6 +14,8 @@ public struct CheckpointError: Error, CustomStringConvertible, LocalizedError, E
         case invalidField
         /// The tokenizer's vocabulary size differs from the model's `vocab_size`.
         case vocabularyMismatch
+        /// The tokenizer is not the one the checkpoint was saved with (its sha256 differs).
+        case tokenizerMismatch
         /// The trainer state does not fit the optimizer or the model (names, shapes, settings).
         case trainerStateMismatch
         /// Writing or renaming the directory failed.

@@ -3,6 +3,7 @@
 // gives a GGUFError naming the field and its position — never a crash or a huge allocation.
 
 import Foundation
+import Tokenizers
 
 /// A parsed GGUF file: its metadata in file order, its tensor infos, and the bytes behind them.
 public struct GGUFFile: Sendable {
@@ -37,7 +38,7 @@ public struct GGUFFile: Sendable {
         do {
             data = try Data(contentsOf: url, options: .alwaysMapped)
         } catch {
-            throw GGUFError(source: url.path, "cannot read the file (\(error.localizedDescription))")
+            throw GGUFError(source: url.path, "cannot read the file (\(FileErrorReason.describe(error)))")
         }
         try self.init(data: data, source: url.path)
     }
