@@ -132,10 +132,10 @@ public struct GPTConfig: Codable, Equatable, Sendable {
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         if let type = try c.decodeIfPresent(String.self, forKey: .modelType), type != "gpt2" {
-            throw ModelError("config.json: model_type is \"\(type)\", expected \"gpt2\"")
+            throw ModelError("config.json: model_type is \(Self.quoted(type)), expected \"gpt2\"")
         }
         if let activation = try c.decodeIfPresent(String.self, forKey: .activation), activation != "gelu_new" {
-            throw ModelError("config.json: activation_function is \"\(activation)\", expected \"gelu_new\" (GELU, tanh approximation)")
+            throw ModelError("config.json: activation_function is \(Self.quoted(activation)), expected \"gelu_new\" (GELU, tanh approximation)")
         }
         vocabularySize = try c.decode(Int.self, forKey: .vocabularySize)
         contextLength = try c.decode(Int.self, forKey: .contextLength)
@@ -149,12 +149,20 @@ public struct GPTConfig: Codable, Equatable, Sendable {
         var pruned: [Int: [Int]] = [:]
         for (key, removed) in try c.decodeIfPresent([String: [Int]].self, forKey: .prunedHeads) ?? [:] {
             guard let layer = Int(key) else {
-                throw ModelError("config.json: pruned_heads key \"\(key)\" is not a layer index (expected e.g. {\"0\": [1, 3]})")
+                throw ModelError("config.json: pruned_heads key \(Self.quoted(key)) is not a layer index (expected e.g. {\"0\": [1, 3]})")
             }
             pruned[layer] = removed
         }
         prunedHeads = Self.normalized(pruned)
         try validate()
+    }
+
+    /// A config value in quotes, cut to 200 characters: config.json is input, and a message must
+    /// not repeat a hostile value of megabytes. (Models does not depend on Tokenizers' Excerpt.)
+    private static func quoted(_ text: String) -> String {
+        let shown = text.unicodeScalars.prefix(200)
+        let cut = shown.count < text.unicodeScalars.prefix(201).count
+        return "\"" + String(String.UnicodeScalarView(shown)) + (cut ? "…\" (\(text.utf8.count) bytes)" : "\"")
     }
 
     /// Writes every key a Hugging Face GPT2LMHeadModel needs.
