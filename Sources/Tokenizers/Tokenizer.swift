@@ -55,7 +55,7 @@ public func loadTokenizer(from url: URL) throws -> any Tokenizer {
     } catch {
         throw TokenizerError.fileSystem(file: url.path, reason: "cannot read the file (\(FileErrorReason.describe(error)))")
     }
-    return try loadTokenizer(jsonBytes: [UInt8](data), fileName: url.lastPathComponent)
+    return try loadTokenizer(jsonBytes: [UInt8](data), fileName: url.path)
 }
 
 /// Reads a tokenizer from tokenizer.json bytes; `fileName` only labels error messages.
