@@ -180,12 +180,15 @@ public enum CompressedCheckpoint {
         }
         func require(_ entryName: String, _ shape: [Int], for name: String) throws {
             guard let entry = file[entryName] else { throw fail(name, "no entry \(entryName) (expected shape \(shape))") }
-            guard entry.shape == shape else { throw fail(name, "entry \(entryName) has shape \(entry.shape), expected \(shape)") }
+            guard entry.shape == shape else {
+                throw fail(name, "entry \(entryName) has shape \(entry.shape), expected \(shape)")
+            }
         }
         for (name, shape) in config.parameterShapes {
             if let matrix = quantized[name] {
                 guard shape.count == 2, matrix.shape == [shape[1], shape[0]] else {
-                    throw fail(name, "\(quantizationKey) records shape \(matrix.shape) (out, in); the parameter is \(shape) (in, out)")
+                    throw fail(name, "\(quantizationKey) records shape \(matrix.shape) (out, in); "
+                                   + "the parameter is \(shape) (in, out)")
                 }
                 let rows = shape[1], columns = shape[0]
                 for entryName in QuantizedMatrix.entryNames(name: name, scheme: matrix.scheme) {

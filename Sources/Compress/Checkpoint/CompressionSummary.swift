@@ -27,14 +27,15 @@ public enum CompressionSummary {
             let count = shape.map { $0.reduce(1, *) } ?? 8 * mask.elementCount
             removed += max(0, count - kept)
             let shown = shape.map { "\($0)" } ?? "≤ \(count) elements"
-            return "| \(name) | \(shown) | \(String(format: "%.1f%%", 100 * Double(count - kept) / Double(max(count, 1)))) |"
+            let sparsity = String(format: "%.1f%%", 100 * Double(count - kept) / Double(max(count, 1)))
+            return "| \(name) | \(shown) | \(sparsity) |"
         }
         if !sparse.isEmpty {
             lines += ["sparsity per tensor:", "| tensor | shape | sparsity |", "|---|---|---:|"] + sparse
             if let parameters = config?.parameterCount {
                 let nonzero = parameters - removed
-                lines.append(String(format: "non-zero parameters: %d of %d (%.1f%% sparse overall; dense tensors counted whole)",
-                                    nonzero, parameters, 100 * Double(removed) / Double(max(parameters, 1))))
+                let format = "non-zero parameters: %d of %d (%.1f%% sparse overall; dense tensors counted whole)"
+                lines.append(String(format: format, nonzero, parameters, 100 * Double(removed) / Double(max(parameters, 1))))
             }
         }
         let packed = try QuantizationMetadata.decode(header.metadata).sorted { $0.key < $1.key }.map { name, info in

@@ -177,7 +177,10 @@ public enum Checkpoint {
             let count = entry.shape.reduce(1) { $0.multipliedReportingOverflow(by: $1).overflow ? Int.max : $0 * $1 }
             return total.addingReportingOverflow(count).overflow ? Int.max : total + count
         }
-        let totals = "; the config implies \(implied) parameters (\(CheckpointInfo.parameterCountLabel(implied))) in \(expected.count) tensors, the file holds \(header.totalElementCount) (\(CheckpointInfo.parameterCountLabel(header.totalElementCount))) in \(header.tensors.count)"
+        let held = header.totalElementCount
+        let totals = "; the config implies \(implied) parameters (\(CheckpointInfo.parameterCountLabel(implied)))"
+            + " in \(expected.count) tensors, the file holds \(held) (\(CheckpointInfo.parameterCountLabel(held)))"
+            + " in \(header.tensors.count)"
         let unknown = header.tensors.map(\.name).filter { !expectedNames.contains($0) }.sorted()
         if let first = unknown.first {
             throw LoadError(.unknownParameter, source: header.source, parameter: Excerpt.clip(first),
@@ -215,7 +218,10 @@ public enum Checkpoint {
         guard found == info.tokenizerSHA256 else {
             throw CheckpointError(.tokenizerMismatch, path: directory.appendingPathComponent(tokenizerFileName).path,
                                   field: "alambique.tokenizer_sha256",
-                                  "the tokenizer's sha256 is \(found), but \(configFileName) records \(Excerpt.clip(info.tokenizerSHA256)) (this tokenizer.json is not the one the model was saved with, so its ids would mean other tokens; restore the original file, or re-save the checkpoint with this tokenizer)")
+                                  "the tokenizer's sha256 is \(found), but \(configFileName) records "
+                                      + "\(Excerpt.clip(info.tokenizerSHA256)) (this tokenizer.json is not the one the "
+                                      + "model was saved with, so its ids would mean other tokens; restore the original "
+                                      + "file, or re-save the checkpoint with this tokenizer)")
         }
     }
 

@@ -65,7 +65,8 @@ public enum Inspection {
         let weightsURL = try Checkpoint.requiredFile(Checkpoint.modelFileName, in: directory)
         let weights = try SafeTensors.readHeader(contentsOf: weightsURL)
         var lines: [String] = []
-        lines.append("checkpoint \(Excerpt.clip(info.name)) (\(Excerpt.clip(info.role)), \(Excerpt.clip(info.format)), tokenizer \(Excerpt.clip(info.tokenizerKind)))")
+        lines.append("checkpoint \(Excerpt.clip(info.name)) (\(Excerpt.clip(info.role)), \(Excerpt.clip(info.format)), "
+                     + "tokenizer \(Excerpt.clip(info.tokenizerKind)))")
         let configURL = directory.appendingPathComponent(Checkpoint.configFileName)
         let config = try Checkpoint.readData(configURL)
         if let object = (try? JSONSerialization.jsonObject(with: config)) as? [String: Any] {

@@ -101,7 +101,12 @@ extension SafeTensors {
     private static func requireRegularFile(mode: mode_t, source: String) throws {
         let kind = mode & S_IFMT
         guard kind != S_IFREG else { return }
-        let found = kind == S_IFDIR ? "a directory" : kind == S_IFIFO ? "a FIFO" : kind == S_IFCHR || kind == S_IFBLK ? "a device" : "a special file"
+        let found = switch kind {
+        case S_IFDIR: "a directory"
+        case S_IFIFO: "a FIFO"
+        case S_IFCHR, S_IFBLK: "a device"
+        default: "a special file"
+        }
         throw SafeTensorsError(.unreadableFile, source: source, "this is \(found), expected a safetensors file")
     }
 }
