@@ -49,6 +49,9 @@ extension Tokenizer {
 /// `ByteTokenizer` or `BPETokenizer`). Errors name the file, the field, what was found and
 /// what was expected.
 public func loadTokenizer(from url: URL) throws -> any Tokenizer {
+    if let problem = FileErrorReason.notARegularFile(url) {
+        throw TokenizerError.fileSystem(file: url.path, reason: "cannot read the file (\(problem))")
+    }
     let data: Data
     do {
         data = try Data(contentsOf: url)

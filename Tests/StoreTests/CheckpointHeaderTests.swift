@@ -106,6 +106,27 @@ private func bytesReadByThisThread() throws -> Int {
         }
     }
 
+    @Test("a FIFO or a directory in place of config.json or tokenizer.json is an error, not a hang",
+          arguments: ["config.json", "tokenizer.json"])
+    func specialFilesInTheDirectory(name: String) throws {
+        let saved = try TinyCheckpoint()
+        defer { saved.temporary.remove() }
+        try FileManager.default.removeItem(at: saved.file(name))
+        #expect(mkfifo(saved.file(name).path, 0o600) == 0)
+        let fifo = try #require(throws: (any Error).self) { try loadGPT(saved.directory) }
+        #expect("\(fifo)".contains("\(saved.file(name).path): cannot read the file (it is a FIFO (named pipe), expected a file)"))
+        if name == "config.json" {  // inspect reads config.json, never tokenizer.json
+            let inspected = try #require(throws: (any Error).self) { try Inspection.checkpoint(saved.directory) }
+            #expect("\(inspected)".contains("FIFO"), "\(inspected)")
+        }
+
+        try FileManager.default.removeItem(at: saved.file(name))
+        try FileManager.default.createDirectory(at: saved.file(name), withIntermediateDirectories: false)
+        let directory = try #require(throws: (any Error).self) { try loadGPT(saved.directory) }
+        #expect("\(directory)".contains("cannot read the file (it is a directory, expected a file)"))
+        #expect(!"\(directory)".contains("NSCocoaErrorDomain"))
+    }
+
     @Test("a tensor of an integer type is refused before the model is built")
     func integerTensorBeforeBuilding() throws {
         let saved = try TinyCheckpoint()

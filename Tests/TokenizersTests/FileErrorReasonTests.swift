@@ -23,6 +23,10 @@ import Testing
         #expect(try Self.loadFailure(missing) == "\(missing.path): cannot read the file (no such file or directory)")
         try FileManager.default.createDirectory(at: missing, withIntermediateDirectories: false)
         #expect(try Self.loadFailure(missing) == "\(missing.path): cannot read the file (it is a directory, expected a file)")
+        // Foundation alone calls a FIFO a permission problem.
+        let fifo = directory.appendingPathComponent("fifo.json")
+        #expect(mkfifo(fifo.path, 0o600) == 0)
+        #expect(try Self.loadFailure(fifo) == "\(fifo.path): cannot read the file (it is a FIFO (named pipe), expected a file)")
     }
 
     @Test("Foundation's errors map to their cause, never to its domain and number", arguments: [

@@ -298,6 +298,9 @@ public enum Checkpoint {
     }
 
     static func readData(_ url: URL) throws -> Data {
+        if let problem = FileErrorReason.notARegularFile(url) {
+            throw CheckpointError(.unreadableFile, path: url.path, "cannot read the file (\(problem))")
+        }
         do {
             return try Data(contentsOf: url)
         } catch {

@@ -34,6 +34,9 @@ public struct GGUFFile: Sendable {
     /// Reads and checks `url` (memory-mapped).
     /// - Throws: `GGUFError` naming the file and the field that is wrong.
     public init(contentsOf url: URL) throws {
+        if let problem = FileErrorReason.notARegularFile(url) {
+            throw GGUFError(source: url.path, "cannot read the file (\(problem))")
+        }
         let data: Data
         do {
             data = try Data(contentsOf: url, options: .alwaysMapped)

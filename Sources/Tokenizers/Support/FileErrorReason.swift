@@ -41,6 +41,22 @@ public enum FileErrorReason {
         }
     }
 
+    /// Why `url` cannot be read as a file (missing, a directory, a FIFO, a device), or nil for a
+    /// regular file; symbolic links are followed. Readers check first: Foundation refuses a FIFO or a
+    /// device with a "permission" error that sends the user hunting for the wrong problem, and a plain
+    /// open(2) of a FIFO would wait for a writer forever.
+    public static func notARegularFile(_ url: URL) -> String? {
+        var status = stat()
+        guard stat(url.path, &status) == 0 else { return describe(posixCode: errno) }
+        switch status.st_mode & S_IFMT {
+        case S_IFREG: return nil
+        case S_IFDIR: return "it is a directory, expected a file"
+        case S_IFIFO: return "it is a FIFO (named pipe), expected a file"
+        case S_IFCHR, S_IFBLK: return "it is a device, expected a file"
+        default: return "it is a special file, expected a regular file"
+        }
+    }
+
     /// The errno behind `error`: its own code for a POSIX error, else its underlying POSIX error's.
     private static func posixCode(of error: any Error) -> Int32? {
         if let posix = error as? POSIXError { return posix.code.rawValue }
