@@ -7,5 +7,5 @@ import Store
 
 /// A GPT checkpoint loaded whole: config, weights (strictly), tokenizer (vocabulary checked).
 public func loadGPT(from directory: URL) throws -> Checkpoint.Loaded<GPTConfig, GPT> {
-    try Checkpoint.load(from: directory) { (config: GPTConfig) in try GPT(config: config, seed: 0) }
+    try Checkpoint.load(from: directory, parameterShapes: \.parameterShapes) { (config: GPTConfig) in try GPT(config: config, seed: 0) }
 }

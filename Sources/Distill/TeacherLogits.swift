@@ -20,7 +20,7 @@ public enum TeacherLogits {
         let weights = directory.appendingPathComponent(Checkpoint.modelFileName)
         let bytes: Data
         do { bytes = try Data(contentsOf: weights, options: .mappedIfSafe) } catch {
-            throw LogitsFileError(path: weights.path, "cannot read the teacher's weights to hash them: \(error.localizedDescription)")
+            throw LogitsFileError(path: weights.path, "cannot read the teacher's weights to hash them: \(FileErrorReason.describe(error))")
         }
         let formatter = ISO8601DateFormatter()
         return LogitsFileAttributes(

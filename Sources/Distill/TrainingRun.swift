@@ -191,7 +191,7 @@ public struct TrainingRun {
         guard FileManager.default.fileExists(atPath: url.path) else { return [] }
         let data: Data
         do { data = try Data(contentsOf: url) } catch {
-            throw ModelError("\(url.path): cannot read (\(error.localizedDescription))")
+            throw ModelError("\(url.path): cannot read (\(FileErrorReason.describe(error)))")
         }
         let lines = data.split(separator: UInt8(ascii: "\n"))
         var records: [MetricsRecord] = []

@@ -107,7 +107,7 @@ public struct Experiment: Codable, Equatable, Sendable {
     public init(contentsOf url: URL) throws {
         let text: String
         do { text = try String(contentsOf: url, encoding: .utf8) } catch {
-            throw LabError("\(url.path): cannot read the experiment file (\(error.localizedDescription))")
+            throw LabError("\(url.path): cannot read the experiment file (\(FileErrorReason.describe(error)))")
         }
         try self.init(yaml: text, source: url.path)
     }
@@ -123,7 +123,7 @@ public struct Experiment: Codable, Equatable, Sendable {
     func validate(at locate: ([PathStep]) -> String) throws {
         func fail(_ path: [PathStep], _ message: String) -> LabError { LabError("\(locate(path)): \(message)") }
         if let problem = PathComponent.problem(with: name) {
-            throw fail(["name"], "name \"\(YAMLBounds.excerpt(name))\" cannot name the run and report folders: \(problem)")
+            throw fail(["name"], "name \(Excerpt.quote(name)) cannot name the run and report folders: \(problem)")
         }
         guard teacher.checkpoint != nil || teacher.preset != nil else {
             throw fail(["teacher"], "teacher needs a checkpoint or a preset to train")
@@ -144,7 +144,7 @@ public struct Experiment: Codable, Equatable, Sendable {
             + (quantize ?? []).indices.map { (quantize![$0].name, ["quantize", .index($0), "name"]) }
         for (stage, path) in stages {
             if let problem = PathComponent.problem(with: stage) {
-                throw fail(path, "the stage name \"\(YAMLBounds.excerpt(stage))\" cannot name its folder: \(problem)")
+                throw fail(path, "the stage name \(Excerpt.quote(stage)) cannot name its folder: \(problem)")
             }
             guard known.insert(stage).inserted else {
                 throw fail(path, "the stage name \"\(stage)\" is used twice (teacher and logits are the runner's own)")
@@ -179,7 +179,7 @@ public struct Experiment: Codable, Equatable, Sendable {
     /// `value`, when given, is one of `choices`.
     static func check(_ value: String?, in choices: [String], _ path: [PathStep], _ fail: Failure) throws {
         guard let value, !choices.contains(value) else { return }
-        throw fail(path, "\(PathStep.label(path)): \"\(YAMLBounds.excerpt(value))\" is not one of "
+        throw fail(path, "\(PathStep.label(path)): \(Excerpt.quote(value)) is not one of "
             + choices.joined(separator: ", "))
     }
 

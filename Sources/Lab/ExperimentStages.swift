@@ -5,6 +5,7 @@
 import Compress
 import Distill
 import Foundation
+import Tokenizers
 import Models
 import Store
 
@@ -98,7 +99,7 @@ extension Experiment {
     where T.RawValue == String {
         guard let raw else { return nil }
         guard let value = T(rawValue: raw) else {
-            throw LabError("\(field): \"\(YAMLBounds.excerpt(raw))\" is not one of "
+            throw LabError("\(field): \(Excerpt.quote(raw)) is not one of "
                 + T.allCases.map(\.rawValue).joined(separator: ", "))
         }
         return value

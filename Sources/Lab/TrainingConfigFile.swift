@@ -13,6 +13,7 @@
 import Distill
 import Foundation
 import Models
+import Tokenizers
 import Yams
 
 /// A parsed training config file.
@@ -50,7 +51,7 @@ public struct TrainingConfigFile {
     public init(contentsOf url: URL) throws {
         let text: String
         do { text = try String(contentsOf: url, encoding: .utf8) } catch {
-            throw ConfigFileError("\(url.path): cannot read the training config (\(error.localizedDescription))")
+            throw ConfigFileError("\(url.path): cannot read the training config (\(FileErrorReason.describe(error)))")
         }
         try self.init(yaml: text, source: url.path)
     }
@@ -85,7 +86,7 @@ public struct TrainingConfigFile {
             let name = key.string ?? String(describing: key)
             guard merged[name] != nil else {
                 let line = key.mark.map { "\(document.source):\($0.line)" } ?? document.source
-                throw LabError("\(line): unknown key \"training.\(YAMLBounds.excerpt(name))\"; expected one of "
+                throw LabError("\(line): unknown key \"training.\(Excerpt.clip(name))\"; expected one of "
                     + merged.keys.compactMap(\.string).sorted().joined(separator: ", "))
             }
             merged[name] = value

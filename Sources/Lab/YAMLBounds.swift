@@ -8,6 +8,7 @@
 // The composed node tree keeps each node's line, so errors can point at the key they are about.
 
 import Foundation
+import Tokenizers
 import Yams
 
 /// Bounds on a YAML document, and the bounded way to compose one.
@@ -35,7 +36,7 @@ public struct YAMLBounds: Sendable {
         try scan(yaml, source: source)
         let root: Node?
         do { root = try Yams.compose(yaml: yaml) } catch {
-            throw LabError("\(source): not valid YAML (\(Self.excerpt(String(describing: error))))")
+            throw LabError("\(source): not valid YAML (\(Excerpt.clip(String(describing: error))))")
         }
         if let root, !Self.fits(root, maximumNodes) {
             throw LabError("\(source): the document stands for more than \(maximumNodes) YAML nodes once its aliases "
@@ -115,10 +116,5 @@ public struct YAMLBounds: Sendable {
             }
         }
         return true
-    }
-
-    /// At most 200 characters of a message that may quote the input.
-    static func excerpt(_ text: String) -> String {
-        text.count > 200 ? String(text.prefix(200)) + "…" : text
     }
 }

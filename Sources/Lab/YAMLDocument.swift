@@ -3,6 +3,7 @@
 // the decoded value is encoded again, and a key of the file that the encoding lacks is one no field took.
 
 import Foundation
+import Tokenizers
 import Yams
 
 /// One step of a key path in a YAML file: a key or a position in a list.
@@ -60,15 +61,15 @@ struct YAMLDocument {
         } catch let DecodingError.keyNotFound(key, context) {
             let path = path + context.codingPath.map(PathStep.init)
             let found = node(at: path)?.mapping.map { $0.keys.compactMap(\.string) } ?? []
-            let listed = found.isEmpty ? "" : " (found: \(YAMLBounds.excerpt(found.joined(separator: ", "))))"
+            let listed = found.isEmpty ? "" : " (found: \(Excerpt.clip(found.joined(separator: ", "))))"
             throw LabError("\(locate(path)): \(PathStep.label(path + [PathStep(key)])) is missing\(listed)")
         } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context),
                 let DecodingError.dataCorrupted(context) {
             let path = path + context.codingPath.map(PathStep.init)
             throw LabError("\(locate(path)): \(PathStep.label(path)) has the wrong type "
-                + "(\(YAMLBounds.excerpt(context.debugDescription)))")
+                + "(\(Excerpt.clip(context.debugDescription)))")
         } catch {
-            throw LabError("\(source): \(YAMLBounds.excerpt(String(describing: error)))")
+            throw LabError("\(source): \(Excerpt.clip(String(describing: error)))")
         }
         let encoded = try Yams.compose(yaml: YAMLEncoder().encode(value))
         try rejectUnknownKeys(subtree, taken: encoded, path: path)
@@ -117,7 +118,7 @@ struct YAMLDocument {
                 let name = scalar.string
                 guard let match = taken?.mapping?[name] else {
                     let place = path.isEmpty ? "the top level" : PathStep.label(path)
-                    throw LabError("\(line): unknown key \"\(YAMLBounds.excerpt(name))\" in \(place)")
+                    throw LabError("\(line): unknown key \(Excerpt.quote(name)) in \(place)")
                 }
                 try rejectUnknownKeys(value, taken: match, path: path + [.key(name)])
             }

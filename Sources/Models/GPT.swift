@@ -132,10 +132,10 @@ public struct GPTConfig: Codable, Equatable, Sendable {
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         if let type = try c.decodeIfPresent(String.self, forKey: .modelType), type != "gpt2" {
-            throw ModelError("config.json: model_type is \"\(type)\", expected \"gpt2\"")
+            throw ModelError("config.json: model_type is \(Self.quoted(type)), expected \"gpt2\"")
         }
         if let activation = try c.decodeIfPresent(String.self, forKey: .activation), activation != "gelu_new" {
-            throw ModelError("config.json: activation_function is \"\(activation)\", expected \"gelu_new\" (GELU, tanh approximation)")
+            throw ModelError("config.json: activation_function is \(Self.quoted(activation)), expected \"gelu_new\" (GELU, tanh approximation)")
         }
         vocabularySize = try c.decode(Int.self, forKey: .vocabularySize)
         contextLength = try c.decode(Int.self, forKey: .contextLength)
@@ -149,12 +149,20 @@ public struct GPTConfig: Codable, Equatable, Sendable {
         var pruned: [Int: [Int]] = [:]
         for (key, removed) in try c.decodeIfPresent([String: [Int]].self, forKey: .prunedHeads) ?? [:] {
             guard let layer = Int(key) else {
-                throw ModelError("config.json: pruned_heads key \"\(key)\" is not a layer index (expected e.g. {\"0\": [1, 3]})")
+                throw ModelError("config.json: pruned_heads key \(Self.quoted(key)) is not a layer index (expected e.g. {\"0\": [1, 3]})")
             }
             pruned[layer] = removed
         }
         prunedHeads = Self.normalized(pruned)
         try validate()
+    }
+
+    /// A config value in quotes, cut to 200 characters: config.json is input, and a message must
+    /// not repeat a hostile value of megabytes. (Models does not depend on Tokenizers' Excerpt.)
+    private static func quoted(_ text: String) -> String {
+        let shown = text.unicodeScalars.prefix(200)
+        let cut = shown.count < text.unicodeScalars.prefix(201).count
+        return "\"" + String(String.UnicodeScalarView(shown)) + (cut ? "…\" (\(text.utf8.count) bytes)" : "\"")
     }
 
     /// Writes every key a Hugging Face GPT2LMHeadModel needs.
@@ -183,14 +191,36 @@ public struct GPTConfig: Codable, Equatable, Sendable {
         try c.encodeNil(forKey: .eos)
     }
 
-    /// Parameters of a model of this shape (the head is tied to wte and not counted twice).
-    public var parameterCount: Int {
-        let (c, m) = (embeddingSize, mlpWidth)
-        let blocks = (0..<layers).reduce(0) { total, layer in
-            let a = attentionWidth(inLayer: layer)
-            return total + 2 * 2 * c + (c * 3 * a + 3 * a) + (a * c + c) + (c * m + m) + (m * c + c)
+    /// Every parameter a model of this shape has, by its module-walk name (HF's), with its shape —
+    /// what a checkpoint of it must hold, known without building (allocating) the model. The head
+    /// is tied to wte and not listed twice. Linear weights are Conv1D's (in, out).
+    public var parameterShapes: [(name: String, shape: [Int])] {
+        let c = embeddingSize, m = mlpWidth
+        var shapes: [(name: String, shape: [Int])] = [("transformer.wte.weight", [vocabularySize, c]),
+                                                      ("transformer.wpe.weight", [contextLength, c])]
+        for layer in 0..<max(0, layers) {
+            let a = attentionWidth(inLayer: layer), prefix = "transformer.h.\(layer)."
+            shapes += [(prefix + "ln_1.weight", [c]), (prefix + "ln_1.bias", [c]),
+                       (prefix + "attn.c_attn.weight", [c, 3 * a]), (prefix + "attn.c_attn.bias", [3 * a]),
+                       (prefix + "attn.c_proj.weight", [a, c]), (prefix + "attn.c_proj.bias", [c]),
+                       (prefix + "ln_2.weight", [c]), (prefix + "ln_2.bias", [c]),
+                       (prefix + "mlp.c_fc.weight", [c, m]), (prefix + "mlp.c_fc.bias", [m]),
+                       (prefix + "mlp.c_proj.weight", [m, c]), (prefix + "mlp.c_proj.bias", [c])]
         }
-        return vocabularySize * c + contextLength * c + blocks + 2 * c
+        return shapes + [("transformer.ln_f.weight", [c]), ("transformer.ln_f.bias", [c])]
+    }
+
+    /// Parameters of a model of this shape (the head is tied to wte and not counted twice). Saturates
+    /// at `Int.max` rather than trapping, so a config with absurd sizes can still be checked and refused.
+    public var parameterCount: Int {
+        parameterShapes.reduce(0) { total, entry in
+            let count = entry.shape.reduce(1) { product, dimension in
+                let (value, overflow) = product.multipliedReportingOverflow(by: Swift.max(0, dimension))
+                return overflow ? Int.max : value
+            }
+            let (sum, overflow) = total.addingReportingOverflow(count)
+            return overflow ? Int.max : sum
+        }
     }
 }
 

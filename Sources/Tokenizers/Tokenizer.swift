@@ -49,13 +49,16 @@ extension Tokenizer {
 /// `ByteTokenizer` or `BPETokenizer`). Errors name the file, the field, what was found and
 /// what was expected.
 public func loadTokenizer(from url: URL) throws -> any Tokenizer {
+    if let problem = FileErrorReason.notARegularFile(url) {
+        throw TokenizerError.fileSystem(file: url.path, reason: "cannot read the file (\(problem))")
+    }
     let data: Data
     do {
         data = try Data(contentsOf: url)
     } catch {
-        throw TokenizerError.fileSystem(file: url.path, reason: "cannot read the file (\(error.localizedDescription))")
+        throw TokenizerError.fileSystem(file: url.path, reason: "cannot read the file (\(FileErrorReason.describe(error)))")
     }
-    return try loadTokenizer(jsonBytes: [UInt8](data), fileName: url.lastPathComponent)
+    return try loadTokenizer(jsonBytes: [UInt8](data), fileName: url.path)
 }
 
 /// Reads a tokenizer from tokenizer.json bytes; `fileName` only labels error messages.
@@ -77,10 +80,10 @@ func writeAtomically(_ bytes: [UInt8], to url: URL) throws {
     do {
         try Data(bytes).write(to: temporary)
     } catch {
-        throw TokenizerError.fileSystem(file: url.path, reason: "cannot write \(temporary.lastPathComponent) (\(error.localizedDescription))")
+        throw TokenizerError.fileSystem(file: url.path, reason: "cannot write \(temporary.lastPathComponent) (\(FileErrorReason.describe(error)))")
     }
     guard rename(temporary.path, url.path) == 0 else {
-        let reason = String(cString: strerror(errno))
+        let reason = FileErrorReason.describe(posixCode: errno)
         try? FileManager.default.removeItem(at: temporary)
         throw TokenizerError.fileSystem(file: url.path, reason: "cannot rename the temporary file into place (\(reason))")
     }

@@ -16,7 +16,7 @@ struct TokenizerFileReader {
     private func object(_ value: JSONValue?, _ field: String, allowed: [String]) throws -> JSONValue {
         guard let value, case let .object(pairs) = value else { throw invalid(field, value, "an object") }
         if let unknown = pairs.first(where: { !allowed.contains($0.0) }) {
-            throw invalid(field.isEmpty ? unknown.0 : field + "." + unknown.0, unknown.1,
+            throw invalid(field.isEmpty ? Excerpt.clip(unknown.0) : field + "." + Excerpt.clip(unknown.0), unknown.1,
                           "no such key (known keys: \(allowed.joined(separator: ", ")))")
         }
         return value
@@ -104,14 +104,15 @@ struct TokenizerFileReader {
         guard addedTokens.isEmpty else { throw invalid("added_tokens", .integer(addedTokens.count), "none in a character-level file") }
         var characters = [Unicode.Scalar?](repeating: nil, count: vocabulary.count)
         for (token, id) in vocabulary {
-            let scalars = Array(token.unicodeScalars)
-            guard scalars.count == 1 else {
-                throw invalid("model.vocab[\"\(token)\"]", .string(token), "a single character per token in a character-level file")
+            // Only the first two scalars decide, however long a hostile token is.
+            var scalars = token.unicodeScalars.makeIterator()
+            guard let scalar = scalars.next(), scalars.next() == nil else {
+                throw invalid("model.vocab[\(Excerpt.quote(token))]", .string(token), "a single character per token in a character-level file")
             }
             guard id >= 0, Int(id) < vocabulary.count, characters[Int(id)] == nil else {
-                throw invalid("model.vocab[\"\(token)\"]", .integer(Int(id)), "distinct ids 0..<\(vocabulary.count)")
+                throw invalid("model.vocab[\(Excerpt.quote(token))]", .integer(Int(id)), "distinct ids 0..<\(vocabulary.count)")
             }
-            characters[Int(id)] = scalars[0]
+            characters[Int(id)] = scalar
         }
         return try CharTokenizer(characters: characters.map { $0! })
     }
@@ -121,7 +122,7 @@ struct TokenizerFileReader {
         guard let value, case let .object(pairs) = value else { throw invalid("model.vocab", value, "an object of token → id") }
         return try pairs.map { token, idValue in
             guard let id = idValue.integerValue, id >= 0, id <= Int(Int32.max) else {
-                throw invalid("model.vocab[\"\(token)\"]", idValue, "an integer id ≥ 0")
+                throw invalid("model.vocab[\(Excerpt.quote(token))]", idValue, "an integer id ≥ 0")
             }
             return (token, Int32(id))
         }
@@ -135,7 +136,7 @@ struct TokenizerFileReader {
         vocabulary.reserveCapacity(entries.count)
         for (token, id) in entries {
             if let other = vocabulary.updateValue(id, forKey: token) {
-                throw invalid("model.vocab[\"\(token)\"]", .integer(Int(id)),
+                throw invalid("model.vocab[\(Excerpt.quote(token))]", .integer(Int(id)),
                               "a token distinct from the canonically equivalent one with id \(other)")
             }
         }
@@ -148,11 +149,15 @@ struct TokenizerFileReader {
         return try items.enumerated().map { index, item in
             switch item {
             case let .string(text):
-                let parts = text.split(separator: " ", omittingEmptySubsequences: false)
-                guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
+                // Split on the UTF-8 bytes: a Character-wise split would run grapheme breaking over
+                // the whole string, slow for a hostile merge of many megabytes.
+                let utf8 = text.utf8
+                guard let space = utf8.firstIndex(of: UInt8(ascii: " ")), space != utf8.startIndex,
+                      utf8.index(after: space) != utf8.endIndex,
+                      !utf8[utf8.index(after: space)...].contains(UInt8(ascii: " ")) else {
                     throw invalid("model.merges[\(index)]", item, "\"left right\": two tokens separated by one space")
                 }
-                return (String(parts[0]), String(parts[1]))
+                return (String(text[..<space]), String(text[utf8.index(after: space)...]))
             case let .array(pair):
                 guard pair.count == 2, case let .string(left) = pair[0], case let .string(right) = pair[1] else {
                     throw invalid("model.merges[\(index)]", item, "an array of two token strings")

@@ -95,7 +95,7 @@ import Tokenizers
         #expect(json["n_inner"] as? Int == 16)
         #expect((json["pruned_heads"] as? [String: [Int]])?.keys.sorted() == ["0", "1"])
         for loaded in [try CompressedCheckpoint.load(from: url).model,
-                       try Checkpoint.load(from: url) { (config: GPTConfig) in try GPT(config: config, seed: 0) }.model] {
+                       try Checkpoint.load(from: url, parameterShapes: \.parameterShapes) { (config: GPTConfig) in try GPT(config: config, seed: 0) }.model] {
             #expect(loaded.config == small.config)
             loaded.eval()
             #expect(try PruningFixtures.logits(loaded) == PruningFixtures.logits(small))

@@ -42,7 +42,7 @@ import Tokenizers
                                 shape: logits.shape, logits: logits.toArray())
         try JSONEncoder().encode(expected).write(to: output.appendingPathComponent("\(name).logits.json"))
 
-        let reloaded = try Checkpoint.load(from: directory) { (config: GPTConfig) in try GPT(config: config, seed: 0) }
+        let reloaded = try Checkpoint.load(from: directory, parameterShapes: \.parameterShapes) { (config: GPTConfig) in try GPT(config: config, seed: 0) }
         #expect(try noGrad { try reloaded.model(batch) }.toArray() == logits.toArray())
     }
 }

@@ -40,7 +40,7 @@ func logits(_ model: GPT) throws -> [Float] {
     func roundTrip() throws {
         let saved = try TinyCheckpoint()
         defer { saved.temporary.remove() }
-        let loaded = try Checkpoint.load(from: saved.directory) { (config: GPTConfig) in try GPT(config: config, seed: 99) }
+        let loaded = try Checkpoint.load(from: saved.directory, parameterShapes: \.parameterShapes) { (config: GPTConfig) in try GPT(config: config, seed: 99) }
         #expect(loaded.config == TinyCheckpoint.config)
         let original = saved.model.namedParameters(), restored = loaded.model.namedParameters()
         #expect(original.map(\.name) == restored.map(\.name))

@@ -102,8 +102,10 @@ public enum CompressedCheckpoint {
         let info = try Checkpoint.readInfo(from: directory)
         let tokenizer = try Checkpoint.loadTokenizer(from: directory)
         try Checkpoint.validateTokenizer(tokenizer, vocabularySize: config.vocabularySize, path: directory.path)
+        try Checkpoint.validateTokenizerFingerprint(tokenizer, info: info, directory: directory)
         let url = directory.appendingPathComponent(Checkpoint.modelFileName)
         let file = try SafeTensors.read(contentsOf: url)
+        try checkBeforeBuilding(config, file)
         let model = try GPT(config: config, seed: 0)
         var used = Set<String>()
 
@@ -165,6 +167,48 @@ public enum CompressedCheckpoint {
         let bytes = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int) ?? 0
         return Loaded(config: config, model: model, tokenizer: tokenizer, info: info, parameters: parameters,
                       nonzeroParameters: nonzero, bytes: bytes)
+    }
+
+    /// Checks that `file` backs every parameter `config` implies before a model of that size is
+    /// allocated: a quantized matrix recorded with the transposed shape of its parameter and its entries
+    /// present at their exact shapes, a sparse tensor's mask sized for the parameter, a dense tensor
+    /// at the parameter's shape. The file's byte ranges are checked against its length when it is read,
+    /// so the model built next is at most ~32× the file (a 1-bit mask per weight).
+    private static func checkBeforeBuilding(_ config: GPTConfig, _ file: SafeTensorsFile) throws {
+        let quantized = try QuantizationMetadata.decode(file.metadata)
+        let sparse = Set(try metadataObject(file, sparseKey, as: [String].self) ?? [])
+        let implied = "config.json implies \(CheckpointInfo.parameterCountLabel(config.parameterCount)) parameters"
+        func fail(_ name: String, _ detail: String) -> CompressionError {
+            CompressionError("\(file.source): \(name): \(detail) (\(implied))")
+        }
+        func require(_ entryName: String, _ shape: [Int], for name: String) throws {
+            guard let entry = file[entryName] else { throw fail(name, "no entry \(entryName) (expected shape \(shape))") }
+            guard entry.shape == shape else {
+                throw fail(name, "entry \(entryName) has shape \(entry.shape), expected \(shape)")
+            }
+        }
+        for (name, shape) in config.parameterShapes {
+            if let matrix = quantized[name] {
+                guard shape.count == 2, matrix.shape == [shape[1], shape[0]] else {
+                    throw fail(name, "\(quantizationKey) records shape \(matrix.shape) (out, in); "
+                                   + "the parameter is \(shape) (in, out)")
+                }
+                let rows = shape[1], columns = shape[0]
+                for entryName in QuantizedMatrix.entryNames(name: name, scheme: matrix.scheme) {
+                    let entryShape = entryName.hasSuffix(".blocks")
+                        ? [rows, QuantizedMatrix.rowBytes(scheme: matrix.scheme, columns: columns)]
+                        : entryName.hasSuffix(".q") ? [rows, columns] : [matrix.granularity == .tensor ? 1 : rows]
+                    try require(entryName, entryShape, for: name)
+                }
+            } else if sparse.contains(name) {
+                try require(SparseTensorStorage.maskName(name), [(shape.reduce(1, *) + 7) / 8], for: name)
+            } else {
+                guard let entry = file[name] else {
+                    throw fail(name, "no tensor of shape \(shape) — neither dense, sparse nor quantized")
+                }
+                guard entry.shape == shape else { throw fail(name, "has shape \(entry.shape), the model expects \(shape)") }
+            }
+        }
     }
 
     private static func metadataObject<T>(_ file: SafeTensorsFile, _ key: String, as type: T.Type) throws -> T? {

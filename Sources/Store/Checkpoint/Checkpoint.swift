@@ -133,24 +133,99 @@ public enum Checkpoint {
         public let info: CheckpointInfo
     }
 
-    /// Reads the config, builds a module from it with `build`, loads the weights strictly, loads the
-    /// tokenizer and checks its vocabulary size against config.json's `vocab_size` (when present).
+    /// Reads the config, checks model.safetensors' header against the parameters the config implies
+    /// (names, shapes, element types, every byte range inside the file) before building anything,
+    /// builds a module with `build`, loads the weights strictly, and checks the tokenizer: its
+    /// vocabulary size against config.json's `vocab_size` (when present) and its fingerprint against
+    /// the `tokenizer_sha256` recorded at save (when present).
     ///
-    ///     let loaded = try Checkpoint.load(from: directory) { (config: GPTConfig) in try GPT(config: config, seed: 0) }
-    /// - Throws: the errors of `readConfig`, `loadParameters`, `loadTokenizer` and `validateTokenizer`.
+    ///     let loaded = try Checkpoint.load(from: directory, parameterShapes: \GPTConfig.parameterShapes) {
+    ///         try GPT(config: $0, seed: 0)
+    ///     }
+    /// - Parameters:
+    ///   - parameterShapes: the name and shape of every parameter a module built from the config has
+    ///     (the module walk's), computed without building it.
+    /// - Throws: the errors of `readConfig`, `validateHeader`, `loadParameters`, `loadTokenizer`,
+    ///   `validateTokenizer` and `validateTokenizerFingerprint`.
     public static func load<Config: Decodable, Model: Module>(
-        from directory: URL, build: (Config) throws -> Model
+        from directory: URL, parameterShapes: (Config) -> [(name: String, shape: [Int])],
+        build: (Config) throws -> Model
     ) throws -> Loaded<Config, Model> {
         let config = try readConfig(Config.self, from: directory)
         let info = try readInfo(from: directory)
-        let model = try build(config)
-        try loadParameters(into: model, from: directory)
         let tokenizer = try loadTokenizer(from: directory)
         let configURL = directory.appendingPathComponent(configFileName)
         if let vocabularySize = try vocabularySize(inConfigJSON: readData(configURL), path: configURL.path) {
             try validateTokenizer(tokenizer, vocabularySize: vocabularySize, path: directory.path)
         }
+        try validateTokenizerFingerprint(tokenizer, info: info, directory: directory)
+        let header = try SafeTensors.readHeader(contentsOf: requiredFile(modelFileName, in: directory))
+        try validateHeader(header, expected: parameterShapes(config))
+        let model = try build(config)
+        try loadParameters(into: model, from: directory)
         return Loaded(config: config, model: model, tokenizer: tokenizer, info: info)
+    }
+
+    /// Checks a weights file's header against the parameters a model will have, before the model is
+    /// built: every name present, no other name, each shape equal, each element type a float one.
+    /// With the header's byte ranges already checked against the file's length, a config can then
+    /// only make us allocate what the file itself holds.
+    /// - Throws: `LoadError` (unknown, missing or misshapen tensor: the name, the shape the config
+    ///   implies, the shape found, and both parameter totals) or `SafeTensorsError` (element type).
+    public static func validateHeader(_ header: SafeTensorsHeader, expected: [(name: String, shape: [Int])]) throws {
+        let tensors = header.tensorsByName
+        let expectedNames = Set(expected.map(\.name))
+        // Saturating: a config's implied total is only a number to report, and may be absurd.
+        let implied = expected.reduce(0) { total, entry in
+            let count = entry.shape.reduce(1) { $0.multipliedReportingOverflow(by: $1).overflow ? Int.max : $0 * $1 }
+            return total.addingReportingOverflow(count).overflow ? Int.max : total + count
+        }
+        let held = header.totalElementCount
+        let totals = "; the config implies \(implied) parameters (\(CheckpointInfo.parameterCountLabel(implied)))"
+            + " in \(expected.count) tensors, the file holds \(held) (\(CheckpointInfo.parameterCountLabel(held)))"
+            + " in \(header.tensors.count)"
+        let unknown = header.tensors.map(\.name).filter { !expectedNames.contains($0) }.sorted()
+        if let first = unknown.first {
+            throw LoadError(.unknownParameter, source: header.source, parameter: Excerpt.clip(first),
+                            "is not a parameter of a model of this config"
+                                + (unknown.count > 1 ? " (\(unknown.count) unknown names in all)" : "")
+                                + "; expected names like \"\(expected.first?.name ?? "")\"" + totals)
+        }
+        for (name, shape) in expected {
+            guard let tensor = tensors[name] else {
+                let missing = expected.filter { tensors[$0.name] == nil }.count
+                throw LoadError(.missingParameter, source: header.source, parameter: name,
+                                "is missing (expected shape \(shape))"
+                                    + (missing > 1 ? "; \(missing) parameters are missing in all" : "") + totals)
+            }
+            guard tensor.shape == shape else {
+                throw LoadError(.shapeMismatch, source: header.source, parameter: name,
+                                "expected shape \(shape), found \(shapeText(tensor.shape))" + totals)
+            }
+            guard [.float32, .float16, .bfloat16].contains(tensor.dataType) else {
+                throw SafeTensorsError(.dataTypeMismatch, source: header.source, tensor: name,
+                                       "stored as \(tensor.dataType.rawValue), expected a floating-point type (F32, F16 or BF16)")
+            }
+        }
+    }
+
+    /// Checks that `tokenizer` is the one the checkpoint was saved with: its fingerprint must equal
+    /// `info.tokenizerSHA256` when that is recorded (checkpoints from elsewhere may not record it).
+    /// The vocabulary size alone misses a tokenizer.json swapped for another of the same size,
+    /// which would silently map every id to a different token.
+    /// - Throws: `CheckpointError` of kind `.tokenizerMismatch` naming both hashes and the file.
+    public static func validateTokenizerFingerprint(_ tokenizer: any Tokenizer, info: CheckpointInfo,
+                                                    directory: URL) throws {
+        guard !info.tokenizerSHA256.isEmpty else { return }
+        let found = tokenizer.fingerprint()
+        guard found == info.tokenizerSHA256 else {
+            throw CheckpointError(.tokenizerMismatch, path: directory.appendingPathComponent(tokenizerFileName).path,
+                                  field: "alambique.tokenizer_sha256",
+                                  "the tokenizer's sha256 is \(found), but \(configFileName) records "
+                                      + "\(Excerpt.clip(info.tokenizerSHA256)) (this tokenizer.json is not the one the "
+                                      + "model was saved with, so its ids would mean other tokens; restore the original "
+                                      + "file, or re-save the checkpoint with this tokenizer)")
+        }
     }
 
     // MARK: - Files
@@ -226,10 +301,13 @@ public enum Checkpoint {
     }
 
     static func readData(_ url: URL) throws -> Data {
+        if let problem = FileErrorReason.notARegularFile(url) {
+            throw CheckpointError(.unreadableFile, path: url.path, "cannot read the file (\(problem))")
+        }
         do {
             return try Data(contentsOf: url)
         } catch {
-            throw CheckpointError(.unreadableFile, path: url.path, error.localizedDescription)
+            throw CheckpointError(.unreadableFile, path: url.path, "cannot read the file (\(FileErrorReason.describe(error)))")
         }
     }
 
@@ -237,7 +315,7 @@ public enum Checkpoint {
         do {
             try data.write(to: url)
         } catch {
-            throw CheckpointError(.writeFailed, path: url.path, error.localizedDescription)
+            throw CheckpointError(.writeFailed, path: url.path, "cannot write the file (\(FileErrorReason.describe(error)))")
         }
     }
 }

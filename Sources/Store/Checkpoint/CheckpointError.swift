@@ -1,4 +1,5 @@
 import Foundation
+import Tokenizers
 
 /// Why a checkpoint directory could not be written or read: which file, which field, and what
 /// was found against what was expected. Problems inside `model.safetensors` surface as
@@ -14,6 +15,8 @@ public struct CheckpointError: Error, CustomStringConvertible, LocalizedError, E
         case invalidField
         /// The tokenizer's vocabulary size differs from the model's `vocab_size`.
         case vocabularyMismatch
+        /// The tokenizer is not the one the checkpoint was saved with (its sha256 differs).
+        case tokenizerMismatch
         /// The trainer state does not fit the optimizer or the model (names, shapes, settings).
         case trainerStateMismatch
         /// Writing or renaming the directory failed.
@@ -49,7 +52,7 @@ extension CheckpointError {
     static func decoding(_ error: Error, path: String) -> CheckpointError {
         guard let error = error as? DecodingError else {
             // A check inside the type's own init(from:) (e.g. a config's validate()).
-            return CheckpointError(.invalidField, path: path, "\(error)")
+            return CheckpointError(.invalidField, path: path, Excerpt.clip("\(error)", limit: 4 * Excerpt.limit))
         }
         func dotted(_ codingPath: [CodingKey]) -> String {
             codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
@@ -60,19 +63,21 @@ extension CheckpointError {
             return CheckpointError(.invalidField, path: path, field: field, "missing")
         case .typeMismatch(let type, let context):
             return CheckpointError(.invalidField, path: path, field: dotted(context.codingPath),
-                                   "expected a value of type \(type): \(context.debugDescription)")
+                                   "expected a value of type \(type): \(Excerpt.clip(context.debugDescription))")
         case .valueNotFound(let type, let context):
             return CheckpointError(.invalidField, path: path, field: dotted(context.codingPath),
                                    "expected a value of type \(type), found null")
         case .dataCorrupted(let context):
-            let underlying = (context.underlyingError as NSError?)?.localizedDescription
+            // The underlying error's localized text is Foundation's "The operation could not be
+            // completed"; its debug description says where the JSON breaks.
+            let underlying = (context.underlyingError as NSError?)?.userInfo["NSDebugDescription"] as? String
             let detail = context.codingPath.isEmpty
-                ? "not valid JSON" + (underlying.map { " (\($0))" } ?? "")
-                : context.debugDescription
+                ? "not valid JSON" + (underlying.map { " (\(Excerpt.clip($0)))" } ?? "")
+                : Excerpt.clip(context.debugDescription)
             return CheckpointError(context.codingPath.isEmpty ? .unreadableFile : .invalidField, path: path,
                                    field: context.codingPath.isEmpty ? nil : dotted(context.codingPath), detail)
         @unknown default:
-            return CheckpointError(.unreadableFile, path: path, "\(error)")
+            return CheckpointError(.unreadableFile, path: path, Excerpt.clip("\(error)"))
         }
     }
 }

@@ -31,7 +31,7 @@ enum CorpusPreparation {
         do {
             names = try FileManager.default.contentsOfDirectory(atPath: textsDirectory.path)
         } catch {
-            throw ShakespeareCorpusError.invalidText(file: textsDirectory.path, reason: error.localizedDescription)
+            throw ShakespeareCorpusError.invalidText(file: textsDirectory.path, reason: FileErrorReason.describe(error))
         }
         return names.filter { $0.hasSuffix("_gut.txt") }.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
     }
@@ -52,7 +52,7 @@ enum CorpusPreparation {
             do {
                 bytes = try Data(contentsOf: url)
             } catch {
-                throw ShakespeareCorpusError.invalidText(file: url.path, reason: error.localizedDescription)
+                throw ShakespeareCorpusError.invalidText(file: url.path, reason: FileErrorReason.describe(error))
             }
             if index > 0 { joined.append(0x0a) }
             appendNormalizingLineEnds(bytes, to: &joined)

@@ -1,4 +1,5 @@
 import Foundation
+import Tokenizers
 
 /// What `data/shakespeare/manifest.json` records about a prepared corpus.
 public struct ShakespeareCorpusManifest: Codable, Sendable, Equatable {
@@ -153,7 +154,7 @@ public enum ShakespeareCorpus {
         do {
             outcome = try ProcessRunner.run(arguments)
         } catch {
-            throw ShakespeareCorpusError.toolMissing(tool: "/usr/bin/env", hint: "cannot start `\(command)`: \(error.localizedDescription)")
+            throw ShakespeareCorpusError.toolMissing(tool: "/usr/bin/env", hint: "cannot start `\(command)`: \(FileErrorReason.describe(error))")
         }
         let program = arguments[0]
         if outcome.exitCode == 127 {

@@ -3,6 +3,7 @@
 // gives a GGUFError naming the field and its position — never a crash or a huge allocation.
 
 import Foundation
+import Tokenizers
 
 /// A parsed GGUF file: its metadata in file order, its tensor infos, and the bytes behind them.
 public struct GGUFFile: Sendable {
@@ -33,11 +34,14 @@ public struct GGUFFile: Sendable {
     /// Reads and checks `url` (memory-mapped).
     /// - Throws: `GGUFError` naming the file and the field that is wrong.
     public init(contentsOf url: URL) throws {
+        if let problem = FileErrorReason.notARegularFile(url) {
+            throw GGUFError(source: url.path, "cannot read the file (\(problem))")
+        }
         let data: Data
         do {
             data = try Data(contentsOf: url, options: .alwaysMapped)
         } catch {
-            throw GGUFError(source: url.path, "cannot read the file (\(error.localizedDescription))")
+            throw GGUFError(source: url.path, "cannot read the file (\(FileErrorReason.describe(error)))")
         }
         try self.init(data: data, source: url.path)
     }
@@ -63,13 +67,13 @@ public struct GGUFFile: Sendable {
         for index in 0..<metadataCount {
             let key = try reader.string("key of metadata entry \(index)")
             guard metadataIndex[key] == nil else {
-                throw GGUFError(source: source, "metadata key \"\(key)\" appears twice (entry \(index))")
+                throw GGUFError(source: source, "metadata key \(Excerpt.quote(key)) appears twice (entry \(index))")
             }
-            let rawType = try reader.scalar(UInt32.self, "type of \"\(key)\"")
+            let rawType = try reader.scalar(UInt32.self, "type of \(Excerpt.quote(key))")
             guard let type = GGUFValueType(rawValue: rawType) else {
-                throw GGUFError(source: source, "metadata \"\(key)\" has value type \(rawType) at byte \(reader.offset - 4); expected 0–12")
+                throw GGUFError(source: source, "metadata \(Excerpt.quote(key)) has value type \(rawType) at byte \(reader.offset - 4); expected 0–12")
             }
-            let value = try reader.value(of: type, "\"\(key)\"", depth: 0)
+            let value = try reader.value(of: type, "\(Excerpt.quote(key))", depth: 0)
             metadataIndex[key] = metadata.count
             metadata.append((key, value))
         }
@@ -88,36 +92,36 @@ public struct GGUFFile: Sendable {
         for index in 0..<tensorCount {
             let name = try reader.string("name of tensor \(index)")
             guard tensorIndex[name] == nil else {
-                throw GGUFError(source: source, "tensor \"\(name)\" appears twice (tensor \(index))")
+                throw GGUFError(source: source, "tensor \(Excerpt.quote(name)) appears twice (tensor \(index))")
             }
-            let dimensionCount = try reader.scalar(UInt32.self, "n_dims of \"\(name)\"")
+            let dimensionCount = try reader.scalar(UInt32.self, "n_dims of \(Excerpt.quote(name))")
             guard (1...4).contains(dimensionCount) else {
-                throw GGUFError(source: source, "tensor \"\(name)\" has \(dimensionCount) dimensions; expected 1 to 4")
+                throw GGUFError(source: source, "tensor \(Excerpt.quote(name)) has \(dimensionCount) dimensions; expected 1 to 4")
             }
             var dimensions: [Int] = []
             var elements = 1
             for d in 0..<Int(dimensionCount) {
-                let size = try reader.scalar(UInt64.self, "dimension \(d) of \"\(name)\"")
+                let size = try reader.scalar(UInt64.self, "dimension \(d) of \(Excerpt.quote(name))")
                 guard size >= 1, size <= UInt64(Int32.max) else {
-                    throw GGUFError(source: source, "tensor \"\(name)\" has dimension \(d) = \(size); expected 1 to 2³¹ − 1")
+                    throw GGUFError(source: source, "tensor \(Excerpt.quote(name)) has dimension \(d) = \(size); expected 1 to 2³¹ − 1")
                 }
                 let (product, overflow) = elements.multipliedReportingOverflow(by: Int(size))
                 guard !overflow, product <= data.count * 2 else {  // ≥ 4 bits per element in any type
-                    throw GGUFError(source: source, "tensor \"\(name)\" has dimensions \(dimensions + [Int(size)]), more elements than a \(data.count)-byte file can hold")
+                    throw GGUFError(source: source, "tensor \(Excerpt.quote(name)) has dimensions \(dimensions + [Int(size)]), more elements than a \(data.count)-byte file can hold")
                 }
                 elements = product
                 dimensions.append(Int(size))
             }
-            let rawType = try reader.scalar(UInt32.self, "type of \"\(name)\"")
+            let rawType = try reader.scalar(UInt32.self, "type of \(Excerpt.quote(name))")
             guard let type = GGMLType(rawValue: rawType) else {
-                throw GGUFError(source: source, "tensor \"\(name)\" is \(GGMLType.describe(rawType)); this reader decodes F32, F16, Q8_0, Q4_0 and Q4_1")
+                throw GGUFError(source: source, "tensor \(Excerpt.quote(name)) is \(GGMLType.describe(rawType)); this reader decodes F32, F16, Q8_0, Q4_0 and Q4_1")
             }
             guard dimensions[0] % type.blockSize == 0 else {
-                throw GGUFError(source: source, "tensor \"\(name)\" is \(type.name) with a row of \(dimensions[0]) elements, not a multiple of the block size \(type.blockSize)")
+                throw GGUFError(source: source, "tensor \(Excerpt.quote(name)) is \(type.name) with a row of \(dimensions[0]) elements, not a multiple of the block size \(type.blockSize)")
             }
-            let offset = try reader.scalar(UInt64.self, "offset of \"\(name)\"")
+            let offset = try reader.scalar(UInt64.self, "offset of \(Excerpt.quote(name))")
             guard offset <= UInt64(data.count), Int(offset) % alignment == 0 else {
-                throw GGUFError(source: source, "tensor \"\(name)\" has data offset \(offset); expected a multiple of \(alignment) within the file")
+                throw GGUFError(source: source, "tensor \(Excerpt.quote(name)) has data offset \(offset); expected a multiple of \(alignment) within the file")
             }
             tensorIndex[name] = infos.count
             infos.append((name, dimensions, type, Int(offset)))
@@ -130,13 +134,13 @@ public struct GGUFFile: Sendable {
         for info in infos {
             let tensor = GGUFTensorInfo(name: info.name, dimensions: info.dimensions, type: info.type, offset: info.offset)
             guard dataSize >= 0, tensor.offset + tensor.byteCount <= dataSize else {
-                throw GGUFError(source: source, "tensor \"\(tensor.name)\" (\(tensor.type.name) \(tensor.dimensions), \(tensor.byteCount) bytes at data offset \(tensor.offset)) ends past the end of the file (\(max(dataSize, 0)) data bytes): truncated file?")
+                throw GGUFError(source: source, "tensor \(Excerpt.quote(tensor.name)) (\(tensor.type.name) \(tensor.dimensions), \(tensor.byteCount) bytes at data offset \(tensor.offset)) ends past the end of the file (\(max(dataSize, 0)) data bytes): truncated file?")
             }
             tensors.append(tensor)
         }
         let sorted = tensors.sorted { $0.offset < $1.offset }
         for (a, b) in zip(sorted, sorted.dropFirst()) where a.offset + a.byteCount > b.offset {
-            throw GGUFError(source: source, "tensors \"\(a.name)\" and \"\(b.name)\" overlap in the data section")
+            throw GGUFError(source: source, "tensors \(Excerpt.quote(a.name)) and \(Excerpt.quote(b.name)) overlap in the data section")
         }
 
         self.source = source
@@ -179,17 +183,17 @@ public struct GGUFFile: Sendable {
                 (0..<count).map { Float(Float16(bitPattern: UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: start + 2 * $0, as: UInt16.self)))) }
             }
         case .q4_0, .q4_1, .q8_0:
-            throw GGUFError(source: source, "tensor \"\(tensor.name)\" is \(tensor.type.name); read its blocks with data(of:) instead")
+            throw GGUFError(source: source, "tensor \(Excerpt.quote(tensor.name)) is \(tensor.type.name); read its blocks with data(of:) instead")
         }
     }
 
     /// A required metadata value, checked by `convert` (which returns nil for a wrong type).
     public func required<T>(_ key: String, _ expected: String, _ convert: (GGUFValue) -> T?) throws -> T {
         guard let value = self[key] else {
-            throw GGUFError(source: source, "no metadata key \"\(key)\" (expected \(expected))")
+            throw GGUFError(source: source, "no metadata key \(Excerpt.quote(key)) (expected \(expected))")
         }
         guard let converted = convert(value) else {
-            throw GGUFError(source: source, "metadata \"\(key)\" is \(value.summary); expected \(expected)")
+            throw GGUFError(source: source, "metadata \(Excerpt.quote(key)) is \(value.summary); expected \(expected)")
         }
         return converted
     }

@@ -57,16 +57,21 @@ public enum Inspection {
         return lines.joined(separator: "\n")
     }
 
-    /// A checkpoint directory: its name and config, then every tensor with shape, dtype and size.
+    /// A checkpoint directory: its name and config, then every tensor with shape, dtype and size —
+    /// all from config.json and model.safetensors' header; no model is built and no weight is read,
+    /// so a checkpoint of any size (or one whose config and weights disagree) is shown at once.
     public static func checkpoint(_ directory: URL) throws -> String {
         let info = try Checkpoint.readInfo(from: directory)
-        let weights = try SafeTensors.read(contentsOf: directory.appendingPathComponent(Checkpoint.modelFileName))
+        let weightsURL = try Checkpoint.requiredFile(Checkpoint.modelFileName, in: directory)
+        let weights = try SafeTensors.readHeader(contentsOf: weightsURL)
         var lines: [String] = []
-        lines.append("checkpoint \(info.name) (\(info.role), \(info.format), tokenizer \(info.tokenizerKind))")
-        let config = try Data(contentsOf: directory.appendingPathComponent(Checkpoint.configFileName))
-        if let object = try JSONSerialization.jsonObject(with: config) as? [String: Any] {
+        lines.append("checkpoint \(Excerpt.clip(info.name)) (\(Excerpt.clip(info.role)), \(Excerpt.clip(info.format)), "
+                     + "tokenizer \(Excerpt.clip(info.tokenizerKind)))")
+        let configURL = directory.appendingPathComponent(Checkpoint.configFileName)
+        let config = try Checkpoint.readData(configURL)
+        if let object = (try? JSONSerialization.jsonObject(with: config)) as? [String: Any] {
             let keys = ["model_type", "n_layer", "n_head", "n_embd", "n_positions", "vocab_size", "layer_norm_epsilon"]
-            lines.append("  " + keys.compactMap { key in object[key].map { "\(key) \($0)" } }.joined(separator: ", "))
+            lines.append("  " + keys.compactMap { key in object[key].map { "\(key) \(Excerpt.clip("\($0)"))" } }.joined(separator: ", "))
             // Structured pruning: the MLP width and the removed heads (HF's n_inner and pruned_heads).
             let inner = (object["n_inner"] as? Int).map(String.init) ?? "null (4·n_embd)"
             var structure = "  n_inner \(inner)"
@@ -74,17 +79,18 @@ public enum Inspection {
                 let layers = pruned.keys.sorted { (Int($0) ?? 0) < (Int($1) ?? 0) }
                 structure += ", pruned_heads {" + layers.map { "\($0): \(pruned[$0]!.sorted())" }.joined(separator: ", ") + "}"
                 if let heads = object["n_head"] as? Int {
-                    structure += " (heads per layer: " + (0..<((object["n_layer"] as? Int) ?? 0)).map {
+                    // n_layer is unchecked here (inspect shows broken configs too); 1024 is the model's own limit.
+                    structure += " (heads per layer: " + (0..<min(1024, max(0, (object["n_layer"] as? Int) ?? 0))).map {
                         String(heads - (pruned[String($0)]?.count ?? 0))
                     }.joined(separator: ", ") + ")"
                 }
             } else {
                 structure += ", pruned_heads none"
             }
-            lines.append(structure)
+            lines.append(Excerpt.clip(structure, limit: 4 * Excerpt.limit))
         }
-        let parameters = weights.entries.reduce(0) { $0 + $1.elementCount }
-        let bytes = fileSize(directory.appendingPathComponent(Checkpoint.modelFileName))
+        let parameters = weights.totalElementCount
+        let bytes = weights.fileLength
         lines.append(String(format: "  %d parameters (%@), model.safetensors %.2f MB", parameters,
                             CheckpointInfo.parameterCountLabel(parameters), Double(bytes) / 1e6))
         if FileManager.default.fileExists(atPath: directory.appendingPathComponent("trainer_state.json").path) {
@@ -93,8 +99,8 @@ public enum Inspection {
         lines.append("")
         lines.append("  | tensor | dtype | shape | parameters |")
         lines.append("  |---|---|---|---:|")
-        for entry in weights.entries.sorted(by: { $0.name.localizedStandardCompare($1.name) == .orderedAscending }) {
-            lines.append("  | \(entry.name) | \(entry.dataType.rawValue) | \(entry.shape) | \(entry.elementCount) |")
+        for tensor in weights.tensors.sorted(by: { $0.name.localizedStandardCompare($1.name) == .orderedAscending }) {
+            lines.append("  | \(Excerpt.clip(tensor.name)) | \(tensor.dataType.rawValue) | \(shapeText(tensor.shape)) | \(tensor.elementCount) |")
         }
         return lines.joined(separator: "\n")
     }

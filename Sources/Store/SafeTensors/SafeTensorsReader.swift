@@ -69,11 +69,13 @@ public enum SafeTensors {
     /// entries' bytes are slices of it.
     /// - Throws: `SafeTensorsError` naming the file, the tensor or field, and found versus expected.
     public static func read(contentsOf url: URL) throws -> SafeTensorsFile {
+        // A directory or a FIFO would fail or block inside Foundation without saying why.
+        try requireRegularFile(url)
         let data: Data
         do {
             data = try Data(contentsOf: url, options: .mappedIfSafe)
         } catch {
-            throw SafeTensorsError(.unreadableFile, source: url.path, error.localizedDescription)
+            throw SafeTensorsError(.unreadableFile, source: url.path, "cannot read the file (\(FileErrorReason.describe(error)))")
         }
         return try decode(data, source: url.path)
     }
@@ -81,25 +83,46 @@ public enum SafeTensors {
     /// Parses and validates safetensors bytes. `source` names them in error messages.
     public static func decode(_ data: Data, source: String = "<memory>") throws -> SafeTensorsFile {
         let data = data.startIndex == 0 ? data : Data(data)  // index from 0 below
-        func fail(_ kind: SafeTensorsError.Kind, _ tensor: String? = nil, _ detail: String) -> SafeTensorsError {
-            SafeTensorsError(kind, source: source, tensor: tensor, detail)
+        let headerLength = try checkedHeaderLength(prefix: data.prefix(8), fileLength: data.count, source: source)
+        let dataStart = 8 + headerLength
+        let header = try parseHeader(Array(data[8 ..< dataStart]), dataStart: dataStart, fileLength: data.count,
+                                     source: source)
+        let entries = header.tensors.map { tensor in
+            SafeTensorsEntry(name: tensor.name, dataType: tensor.dataType, shape: tensor.shape,
+                             bytes: data[(dataStart + tensor.dataOffsets.lowerBound) ..< (dataStart + tensor.dataOffsets.upperBound)])
         }
-        guard data.count >= 8 else {
-            throw fail(.fileTooShort, nil, "file is \(data.count) bytes, shorter than the 8-byte header length")
+        return SafeTensorsFile(source: source, metadata: header.metadata, entries: entries)
+    }
+
+    /// The header length stored in the first 8 bytes, checked against the limit and the file's length.
+    static func checkedHeaderLength(prefix: Data, fileLength: Int, source: String) throws -> Int {
+        guard prefix.count >= 8 else {
+            throw SafeTensorsError(.fileTooShort, source: source,
+                                   "file is \(fileLength) bytes, shorter than the 8-byte header length")
         }
-        let headerLength = data.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
+        let headerLength = prefix.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
         guard headerLength <= UInt64(maximumHeaderLength) else {
-            throw fail(.headerTooLarge, nil, "header length \(headerLength) exceeds the limit of \(maximumHeaderLength) bytes")
+            throw SafeTensorsError(.headerTooLarge, source: source,
+                                   "header length \(headerLength) exceeds the limit of \(maximumHeaderLength) bytes")
         }
-        guard 8 + Int(headerLength) <= data.count else {
-            throw fail(.headerLengthOutOfRange, nil,
-                       "header length \(headerLength) runs past the end of the file (\(data.count) bytes, so at most \(data.count - 8))")
+        guard 8 + Int(headerLength) <= fileLength else {
+            throw SafeTensorsError(.headerLengthOutOfRange, source: source,
+                                   "header length \(headerLength) runs past the end of the file (\(fileLength) bytes, so at most \(fileLength - 8))")
         }
-        let dataStart = 8 + Int(headerLength)
+        return Int(headerLength)
+    }
+
+    /// Parses and validates the JSON header; the tensors' byte ranges must tile the data section,
+    /// which runs from `dataStart` to `fileLength`.
+    static func parseHeader(_ headerBytes: [UInt8], dataStart: Int, fileLength: Int,
+                            source: String) throws -> SafeTensorsHeader {
+        func fail(_ kind: SafeTensorsError.Kind, _ tensor: String? = nil, _ detail: String) -> SafeTensorsError {
+            SafeTensorsError(kind, source: source, tensor: tensor.map { Excerpt.clip($0) }, detail)
+        }
         let json: JSONValue
         do {
             // Repeated keys are kept so that a repeated tensor name is reported as one (below).
-            json = try parseJSON(Array(data[8 ..< dataStart]), keepingDuplicateKeys: true, maximumDepth: maximumHeaderDepth)
+            json = try parseJSON(headerBytes, keepingDuplicateKeys: true, maximumDepth: maximumHeaderDepth)
         } catch {
             throw fail(.invalidHeaderJSON, nil, "header is not valid JSON at byte \(error.offset) of the header: \(error.reason)")
         }
@@ -109,8 +132,8 @@ public enum SafeTensors {
 
         var metadata: [String: String] = [:]
         var seenNames = Set<String>()
-        var layouts: [(entry: SafeTensorsEntry, begin: Int, end: Int)] = []
-        let dataLength = data.count - dataStart
+        var tensors: [SafeTensorsTensorInfo] = []
+        let dataLength = fileLength - dataStart
         for (name, value) in members {
             guard seenNames.insert(name).inserted else {
                 throw fail(.duplicateName, name, "appears more than once in the header")
@@ -122,7 +145,7 @@ public enum SafeTensors {
             let (dataType, shape, begin, end) = try decodeInfo(name, value, fail: fail)
             guard begin <= end, end <= dataLength else {
                 throw fail(.offsetsOutOfRange, name,
-                           "data_offsets [\(begin), \(end)) are outside the data section of \(dataLength) bytes")
+                           "data_offsets [\(begin), \(end)) are outside the data section of \(dataLength) bytes (the file is \(fileLength) bytes, the data starts at byte \(dataStart))")
             }
             let (elementCount, overflow) = shape.reduce((1, false)) { partial, dimension in
                 let product = partial.0.multipliedReportingOverflow(by: dimension)
@@ -131,33 +154,34 @@ public enum SafeTensors {
             let expectedBytes = elementCount.multipliedReportingOverflow(by: dataType.byteSize)
             guard !overflow, !expectedBytes.overflow, expectedBytes.partialValue == end - begin else {
                 throw fail(.sizeMismatch, name,
-                           "\(dataType.rawValue) × shape \(shape) needs \(overflow || expectedBytes.overflow ? "an overflowing number of" : String(expectedBytes.partialValue)) bytes, but data_offsets [\(begin), \(end)) span \(end - begin)")
+                           "\(dataType.rawValue) × shape \(shapeText(shape)) needs \(overflow || expectedBytes.overflow ? "an overflowing number of" : String(expectedBytes.partialValue)) bytes, but data_offsets [\(begin), \(end)) span \(end - begin)")
             }
-            let bytes = data[(dataStart + begin) ..< (dataStart + end)]
-            layouts.append((SafeTensorsEntry(name: name, dataType: dataType, shape: shape, bytes: bytes), begin, end))
+            tensors.append(SafeTensorsTensorInfo(name: name, dataType: dataType, shape: shape, dataOffsets: begin ..< end))
         }
 
         // The byte ranges, in order, must tile the data section exactly.
-        layouts.sort { ($0.begin, $0.end) < ($1.begin, $1.end) }
+        tensors.sort { ($0.dataOffsets.lowerBound, $0.dataOffsets.upperBound) < ($1.dataOffsets.lowerBound, $1.dataOffsets.upperBound) }
         var covered = 0
         var previousName: String?
-        for layout in layouts {
-            if layout.begin < covered, let previousName {
-                throw fail(.overlappingOffsets, layout.entry.name,
-                           "data_offsets [\(layout.begin), \(layout.end)) overlap tensor \"\(previousName)\", which ends at \(covered)")
+        for tensor in tensors {
+            let (begin, end) = (tensor.dataOffsets.lowerBound, tensor.dataOffsets.upperBound)
+            if begin < covered, let previousName {
+                throw fail(.overlappingOffsets, tensor.name,
+                           "data_offsets [\(begin), \(end)) overlap tensor \(Excerpt.quote(previousName)), which ends at \(covered)")
             }
-            if layout.begin > covered {
-                throw fail(.unindexedBytes, layout.entry.name,
-                           "data_offsets begin at \(layout.begin), leaving bytes [\(covered), \(layout.begin)) of the data section unindexed (expected \(covered))")
+            if begin > covered {
+                throw fail(.unindexedBytes, tensor.name,
+                           "data_offsets begin at \(begin), leaving bytes [\(covered), \(begin)) of the data section unindexed (expected \(covered))")
             }
-            covered = layout.end
-            previousName = layout.entry.name
+            covered = end
+            previousName = tensor.name
         }
         if covered != dataLength {
             throw fail(.unindexedBytes, nil,
                        "tensors cover \(covered) bytes of the data section, but it has \(dataLength) (bytes [\(covered), \(dataLength)) are unindexed)")
         }
-        return SafeTensorsFile(source: source, metadata: metadata, entries: layouts.map(\.entry))
+        return SafeTensorsHeader(source: source, metadata: metadata, tensors: tensors, dataStart: dataStart,
+                                 fileLength: fileLength)
     }
 
     private static func decodeMetadata(
@@ -169,10 +193,10 @@ public enum SafeTensors {
         var metadata: [String: String] = [:]
         for (key, value) in pairs {
             guard case .string(let text) = value else {
-                throw fail(.invalidField, nil, "\"__metadata__\" key \"\(key)\" must be a string, found \(value.kindName)")
+                throw fail(.invalidField, nil, "\"__metadata__\" key \(Excerpt.quote(key)) must be a string, found \(value.kindName)")
             }
             guard metadata.updateValue(text, forKey: key) == nil else {
-                throw fail(.invalidField, nil, "\"__metadata__\" key \"\(key)\" appears more than once")
+                throw fail(.invalidField, nil, "\"__metadata__\" key \(Excerpt.quote(key)) appears more than once")
             }
         }
         return metadata
@@ -187,7 +211,7 @@ public enum SafeTensors {
         var byKey: [String: JSONValue] = [:]
         for (key, value) in fields {
             guard byKey.updateValue(value, forKey: key) == nil else {
-                throw fail(.invalidField, name, "field \"\(key)\" appears more than once")
+                throw fail(.invalidField, name, "field \(Excerpt.quote(key)) appears more than once")
             }
         }
         func required(_ key: String) throws -> JSONValue {
@@ -199,11 +223,11 @@ public enum SafeTensors {
         }
         guard let dataType = SafeTensorsDataType(rawValue: dtypeText) else {
             let known = SafeTensorsDataType.allCases.map(\.rawValue).joined(separator: ", ")
-            throw fail(.unknownDataType, name, "unknown dtype \"\(dtypeText)\" (expected one of \(known))")
+            throw fail(.unknownDataType, name, "unknown dtype \(Excerpt.quote(dtypeText)) (expected one of \(known))")
         }
         let shape = try integers(try required("shape"), field: "shape", name: name, fail: fail)
         if let negative = shape.first(where: { $0 < 0 }) {
-            throw fail(.negativeDimension, name, "shape \(shape) has negative dimension \(negative)")
+            throw fail(.negativeDimension, name, "shape \(shapeText(shape)) has negative dimension \(negative)")
         }
         let offsets = try integers(try required("data_offsets"), field: "data_offsets", name: name, fail: fail)
         guard offsets.count == 2 else {
@@ -224,7 +248,7 @@ public enum SafeTensors {
         }
         return try elements.map { element in
             guard let integer = element.integerValue else {
-                let shown = if case .number(let text) = element { text } else { element.kindName }
+                let shown = if case .number(let text) = element { Excerpt.clip(text) } else { element.kindName }
                 throw fail(.invalidField, name, "field \"\(field)\" must hold integers, found \(shown)")
             }
             return integer
@@ -232,9 +256,15 @@ public enum SafeTensors {
     }
 }
 
+/// A shape for a message: every dimension of an ordinary one, the first 16 of an absurdly long one.
+func shapeText(_ shape: [Int]) -> String {
+    guard shape.count > 16 else { return "\(shape)" }
+    return "[" + shape.prefix(16).map(String.init).joined(separator: ", ") + ", … (\(shape.count) dimensions)]"
+}
+
 extension JSONValue {
     /// A short name of the value's kind, for error messages ("found an array").
-    fileprivate var kindName: String {
+    var kindName: String {
         switch self {
         case .object: "an object"
         case .array: "an array"

@@ -1,4 +1,5 @@
 import Foundation
+import Tokenizers
 
 /// Names that come from files (config.json's `alambique.name`, GGUF's `general.name`, an experiment's stage
 /// names) and become file or folder names. Each must be exactly one path component, so that no name can
@@ -48,8 +49,7 @@ public struct PathComponentError: Error, CustomStringConvertible, LocalizedError
     public let problem: String
 
     public var description: String {
-        let shown = name.count > 60 ? String(name.prefix(60)) + "…" : name
-        return "\(field): the name \"\(shown)\" cannot be a file or folder name: \(problem); "
+        return "\(field): the name \(Excerpt.quote(name, limit: 60)) cannot be a file or folder name: \(problem); "
             + "use one path component of letters, digits, \".\", \"_\" and \"-\" (at most \(PathComponent.maximumLength))"
     }
     public var errorDescription: String? { description }

@@ -66,18 +66,18 @@ public struct BPETokenizer: Tokenizer {
         let ordered = vocabulary.map { (token: $0.key, id: $0.value) }.sorted { $0.id < $1.id }
         var tokenForID: [Int32: String] = [:]
         for entry in ordered {
-            guard entry.id >= 0 else { throw invalid("model.vocab[\"\(entry.token)\"]", "id \(entry.id)", "an id ≥ 0") }
+            guard entry.id >= 0 else { throw invalid("model.vocab[\(Excerpt.quote(entry.token))]", "id \(entry.id)", "an id ≥ 0") }
             if let other = tokenForID.updateValue(entry.token, forKey: entry.id) {
-                throw invalid("model.vocab", "id \(entry.id) used by both \"\(other)\" and \"\(entry.token)\"", "one token per id")
+                throw invalid("model.vocab", "id \(entry.id) used by both \(Excerpt.quote(other)) and \(Excerpt.quote(entry.token))", "one token per id")
             }
         }
         for (index, added) in addedTokens.enumerated() {
             if let existing = tokenForID[added.id], existing != added.content {
-                throw invalid("added_tokens[\(index)]", "id \(added.id) with content \"\(added.content)\" while model.vocab has \"\(existing)\" there",
+                throw invalid("added_tokens[\(index)]", "id \(added.id) with content \(Excerpt.quote(added.content)) while model.vocab has \(Excerpt.quote(existing)) there",
                               "an added token to match its vocabulary entry")
             }
             guard added.id >= 0, !added.content.isEmpty else {
-                throw invalid("added_tokens[\(index)]", "id \(added.id), content \"\(added.content)\"", "an id ≥ 0 and non-empty content")
+                throw invalid("added_tokens[\(index)]", "id \(added.id), content \(Excerpt.quote(added.content))", "an id ≥ 0 and non-empty content")
             }
             tokenForID[added.id] = added.content
         }
@@ -94,18 +94,18 @@ public struct BPETokenizer: Tokenizer {
             idForByte[byte] = id
         }
         if let unknown = options.unknownToken, vocabulary[unknown] == nil {
-            throw invalid("model.unk_token", "\"\(unknown)\", which is not in model.vocab", "null or a vocabulary token")
+            throw invalid("model.unk_token", "\(Excerpt.quote(unknown)), which is not in model.vocab", "null or a vocabulary token")
         }
         var mergeTable: [UInt64: UInt64] = [:]
         var merges: [BPEMerge] = []
         merges.reserveCapacity(mergePairs.count)
         for (rank, (left, right)) in mergePairs.enumerated() {
             guard let leftID = vocabulary[left], let rightID = vocabulary[right] else {
-                throw invalid("model.merges[\(rank)]", "\"\(left) \(right)\" with \"\(vocabulary[left] == nil ? left : right)\" not in model.vocab",
+                throw invalid("model.merges[\(rank)]", "\(Excerpt.quote(left + " " + right)) with \(Excerpt.quote(vocabulary[left] == nil ? left : right)) not in model.vocab",
                               "both parts to be vocabulary tokens")
             }
             guard let resultID = vocabulary[left + right] else {
-                throw invalid("model.merges[\(rank)]", "\"\(left) \(right)\" whose result \"\(left + right)\" is not in model.vocab",
+                throw invalid("model.merges[\(rank)]", "\(Excerpt.quote(left + " " + right)) whose result \(Excerpt.quote(left + right)) is not in model.vocab",
                               "the merged token to be in the vocabulary")
             }
             merges.append(BPEMerge(left: leftID, right: rightID, result: resultID))

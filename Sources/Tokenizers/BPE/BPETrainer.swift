@@ -117,7 +117,7 @@ public struct BPETrainer: Sendable {
         var vocabulary: [String: Int32] = [:]
         for (id, token) in standIns.enumerated() where vocabulary.updateValue(Int32(id), forKey: token) != nil {
             // Unreachable: distinct byte strings have distinct stand-in spellings.
-            throw TokenizerError.invalidTraining("two tokens spell \"\(token)\"")
+            throw TokenizerError.invalidTraining("two tokens spell \(Excerpt.quote(token))")
         }
         return try BPETokenizer(vocabulary: vocabulary,
                                 merges: mergePairs.map { (standIns[Int($0.0)], standIns[Int($0.1)]) },

@@ -1,5 +1,7 @@
 // A strict RFC 8259 JSON parser over UTF-8 bytes (see JSONValue.swift for why it exists).
 
+import Foundation
+
 /// A JSON syntax error at a byte offset.
 public struct JSONSyntaxError: Error, Sendable, CustomStringConvertible {
     /// Byte offset in the input where the problem was found.
@@ -79,7 +81,7 @@ struct JSONParser {
         var pairs: [(String, JSONValue)] = []
         // Keys compare by bytes: Swift's String == is canonical equivalence, which would call
         // U+0300 and U+0340 (both combining grave) the same key.
-        var seen = Set<[UInt8]>()
+        var seen = Set<ByteKey>()
         skipWhitespace()
         if position < bytes.count, bytes[position] == UInt8(ascii: "}") { position += 1; return .object(pairs) }
         while true {
@@ -87,8 +89,8 @@ struct JSONParser {
             guard position < bytes.count, bytes[position] == UInt8(ascii: "\"") else { throw error("expected a string key") }
             let keyOffset = position
             let key = try parseString()
-            guard keepingDuplicateKeys || seen.insert(Array(key.utf8)).inserted else {
-                throw JSONSyntaxError(offset: keyOffset, reason: "duplicate key \"\(key)\"")
+            guard keepingDuplicateKeys || seen.insert(ByteKey(key)).inserted else {
+                throw JSONSyntaxError(offset: keyOffset, reason: "duplicate key \(Excerpt.quote(key))")
             }
             skipWhitespace()
             guard position < bytes.count, bytes[position] == UInt8(ascii: ":") else { throw error("expected ':'") }
@@ -168,11 +170,23 @@ struct JSONParser {
         position += 1  // opening quote
         var output: [UInt8] = []
         while true {
+            // Copy each run of plain bytes at once: a vocabulary file is mostly such runs, and a
+            // hostile one may hold a single string of many megabytes.
+            let runStart = position
+            position = bytes.withUnsafeBufferPointer { buffer in
+                var index = runStart
+                while index < buffer.count {
+                    let byte = buffer[index]
+                    if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte < 0x20 { break }
+                    index += 1
+                }
+                return index
+            }
+            output.append(contentsOf: bytes[runStart ..< position])
             guard position < bytes.count else { throw error("unterminated string") }
             let byte = bytes[position]
             if byte == UInt8(ascii: "\"") { position += 1; break }
             if byte < 0x20 { throw error("unescaped control character in a string") }
-            if byte != UInt8(ascii: "\\") { output.append(byte); position += 1; continue }
             position += 1
             guard position < bytes.count else { throw error("unterminated escape") }
             let escape = bytes[position]
@@ -204,8 +218,24 @@ struct JSONParser {
             }
         }
         // Input that is not valid UTF-8 must not become U+FFFD silently.
-        let string = String(decoding: output, as: UTF8.self)
-        guard string.utf8.elementsEqual(output) else { throw error("string is not valid UTF-8") }
+        guard let string = String(validating: output, as: UTF8.self) else { throw error("string is not valid UTF-8") }
         return string
+    }
+}
+
+/// An object key compared and hashed by its UTF-8 bytes in one pass each (memcmp, one hasher call),
+/// so a key of many megabytes costs what copying it costs.
+private struct ByteKey: Hashable {
+    let bytes: [UInt8]
+    init(_ key: String) { bytes = Array(key.utf8) }
+
+    static func == (left: ByteKey, right: ByteKey) -> Bool {
+        left.bytes.count == right.bytes.count && left.bytes.withUnsafeBytes { a in
+            right.bytes.withUnsafeBytes { b in a.count == 0 || memcmp(a.baseAddress!, b.baseAddress!, a.count) == 0 }
+        }
+    }
+
+    func hash(into hasher: inout Hasher) {
+        bytes.withUnsafeBytes { hasher.combine(bytes: $0) }
     }
 }

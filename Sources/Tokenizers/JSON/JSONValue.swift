@@ -44,9 +44,7 @@ public indirect enum JSONValue: Sendable, Equatable {
         case .null: return "null"
         case .bool(let value): return "the boolean \(value)"
         case .number(let text): return "the number \(text)"
-        case .string(let text):
-            let shown = text.count > 40 ? String(text.prefix(40)) + "…" : text
-            return "the string \"\(shown)\""
+        case .string(let text): return "the string " + Excerpt.quote(text, limit: 40)
         case .array(let items): return "an array of \(items.count) items"
         case .object(let pairs): return "an object with \(pairs.count) keys"
         }

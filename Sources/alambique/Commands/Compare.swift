@@ -3,6 +3,7 @@ import Evaluate
 import Foundation
 import Lab
 import Store
+import Tokenizers
 
 struct Compare: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -52,7 +53,7 @@ struct Compare: ParsableCommand {
         if let prompts {
             let text: String
             do { text = try String(contentsOfFile: prompts, encoding: .utf8) } catch {
-                throw ValidationError("\(prompts): cannot read the prompts (\(error.localizedDescription))")
+                throw ValidationError("\(prompts): cannot read the prompts (\(FileErrorReason.describe(error)))")
             }
             promptTexts = text.components(separatedBy: "\n\n").map { $0 + "\n" }.filter { !$0.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty }
             guard !promptTexts.isEmpty else { throw ValidationError("\(prompts): no prompts found (separate them with blank lines)") }

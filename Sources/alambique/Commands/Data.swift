@@ -59,7 +59,7 @@ struct TokenizerCommand: ParsableCommand {
             let tokenizer = try loadTokenizer(from: URL(fileURLWithPath: self.tokenizer))
             let data: Data
             do { data = try Data(contentsOf: URL(fileURLWithPath: text)) } catch {
-                throw ValidationError("cannot read \(text): \(error.localizedDescription)")
+                throw ValidationError("cannot read \(text): \(FileErrorReason.describe(error))")
             }
             guard let contents = String(data: data, encoding: .utf8) else { throw ValidationError("\(text) is not valid UTF-8") }
             try TokenIDsFile.write(text: contents, tokenizer: tokenizer, linesPerChunk: linesPerChunk, to: URL(fileURLWithPath: out))

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Compress
 import Foundation
+import Models
 import Store
 
 struct Inspect: ParsableCommand {
@@ -33,12 +34,28 @@ struct Inspect: ParsableCommand {
         guard top >= 1 else { throw ValidationError("--top must be ≥ 1, got \(top)") }
     }
 
+    /// Why a dense checkpoint's weights cannot load with its config, checked from the header (the
+    /// same check loading makes before building), or nil when they fit or the checkpoint is compressed.
+    static func configMismatch(_ directory: URL) -> String? {
+        guard let config = try? Checkpoint.readConfig(GPTConfig.self, from: directory),
+              let header = try? SafeTensors.readHeader(contentsOf: directory.appendingPathComponent(Checkpoint.modelFileName)),
+              header.metadata[CompressedCheckpoint.quantizationKey] == nil, header.metadata[CompressedCheckpoint.sparseKey] == nil
+        else { return nil }
+        do {
+            try Checkpoint.validateHeader(header, expected: config.parameterShapes)
+            return nil
+        } catch {
+            return "warning: config.json and model.safetensors do not fit together, so this checkpoint will not load:\n  \(error)"
+        }
+    }
+
     func run() throws {
         let url = URL(fileURLWithPath: path)
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
             print(try Inspection.checkpoint(url))
             if let compression = try CompressionSummary.describe(url) { print("\n" + compression) }
+            if let mismatch = Self.configMismatch(url) { print("\n" + mismatch) }
         } else if url.pathExtension == "h5" {
             print(try Inspection.logitsFile(url, sample: Inspection.Sample(sequence: sequence, position: position, top: top)))
         } else if url.pathExtension == "gguf" {
