@@ -81,11 +81,15 @@ public struct TrainingRun {
     }
 
     /// Trains on any objective (distillation passes its own), from scratch or resuming.
+    /// The run holds an exclusive `OutputLock` on its directory from the start: a second run on
+    /// the same directory fails at once, naming this one.
     /// `stopAfter`: end this session with a checkpoint once that step is done (continue with `resume`).
     /// `prepare` sees the trainer once it is set up (after a resume restored it), before the first step:
     /// gradual pruning installs its `afterStep` there.
     public func run(objective: any TrainingObjective, resume: Bool, overwrite: Bool, stopAfter: Int? = nil,
                     prepare: ((Trainer) throws -> Void)? = nil, progress: (String) -> Void) throws -> RunSummary {
+        let lock = try OutputLock(for: directory, command: OutputLock.currentCommandLine)
+        defer { withExtendedLifetime(lock) {} }
         let model = try GPT(config: settings.config, seed: settings.recipe.seed)
         if let initial = settings.initialCheckpoint, !resume {
             let saved = try Checkpoint.readConfig(GPTConfig.self, from: URL(fileURLWithPath: initial))
@@ -181,7 +185,7 @@ public struct TrainingRun {
     }
 
     private func writeMetrics(_ records: [MetricsRecord]) throws {
-        try metricsData(records).write(to: directory.appendingPathComponent(Self.metricsFileName), options: .atomic)
+        try AtomicFile.write(metricsData(records), to: directory.appendingPathComponent(Self.metricsFileName))
     }
 
     /// The records of metrics.jsonl (an absent file is an empty curve; a torn last line — the
