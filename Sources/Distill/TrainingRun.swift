@@ -159,10 +159,7 @@ public struct TrainingRun {
                 bestValidation = min(bestValidation ?? v, v)
             }
             // Opened per line: the checkpoint replaces the directory (and this file) under us.
-            let handle = try FileHandle(forWritingTo: metricsURL)
-            defer { try? handle.close() }
-            try handle.seekToEnd()
-            try handle.write(contentsOf: encoder.encode(record) + Data("\n".utf8))
+            try Self.appendLine(encoder.encode(record) + Data("\n".utf8), to: metricsURL)
         }, checkpoint: { trainer in
             let state = TrainerState(step: trainer.step, dataOrderRNG: trainer.dataRNG, dropoutRNG: model.dropoutRNG,
                                      settingsHash: settings.hash, bestValidationLoss: bestValidation.map(Double.init),
@@ -174,6 +171,20 @@ public struct TrainingRun {
         }, progress: progress)
         return RunSummary(directory: directory, finalValidationLoss: lastValidation, steps: trainer.step,
                           elapsedSeconds: trainer.elapsedBefore, resumedFrom: resumedFrom)
+    }
+
+    /// Appends one metrics line; a failure (a full disk) names the file and the system's reason.
+    private static func appendLine(_ line: Data, to url: URL) throws {
+        let descriptor = open(url.path, O_WRONLY | O_APPEND | O_CLOEXEC)
+        guard descriptor >= 0 else {
+            throw ModelError("\(url.path): cannot open to append a metrics record: \(String(cString: strerror(errno)))")
+        }
+        defer { close(descriptor) }
+        let written = line.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+        guard written == line.count else {
+            let reason = written < 0 ? String(cString: strerror(errno)) : "only \(written) of \(line.count) bytes written"
+            throw ModelError("\(url.path): cannot append a metrics record: \(reason)")
+        }
     }
 
     private func metricsData(_ records: [MetricsRecord]) throws -> Data {

@@ -95,7 +95,8 @@ import Tokenizers
         }
         let text = Self.output(result)
         #expect(text.contains("error: "), "\(text.prefix(600))")
-        #expect(text.contains("model.safetensors: could not write"), "\(text.prefix(600))")
+        #expect(text.contains("error: \(path)/model.safetensors: could not write"), "\(text.prefix(600))")
+        #expect(text.contains("the checkpoint in tiny-teacher is unchanged"), "\(text.prefix(600))")
         #expect(text.contains("file too large"), "\(text.prefix(600))")
         #expect(text.contains("left: [tiny-teacher]"), "\(text.prefix(600))")
         #expect(try Data(contentsOf: tiny.file(Checkpoint.modelFileName)) == before)

@@ -18,6 +18,8 @@ enum DirectoryReplacement {
                                   "cannot create the parent directory \(parent.path): \(FileSync.reason(code))")
         }
         removeStaleTemporaries(of: destination)
+        let outcome = FileManager.default.fileExists(atPath: destination.path)
+            ? "the checkpoint in \(requested.lastPathComponent) is unchanged" : "\(requested.lastPathComponent) was not created"
         let temporary = TemporaryFiles.temporaryURL(for: destination, hidden: false)
         TemporaryFiles.register(temporary)
         guard mkdir(temporary.path, 0o777) == 0 else {
@@ -30,6 +32,12 @@ enum DirectoryReplacement {
             try fill(temporary)
             try syncContents(of: temporary, destination: requested)
             try TemporaryFiles.commit(temporary) { try moveIntoPlace(temporary, destination: destination) }
+        } catch let error as AtomicFileError {
+            TemporaryFiles.discard(temporary)
+            // Name the file by its place in the checkpoint, not in the temporary folder just removed.
+            throw AtomicFileError(path: error.path.replacingOccurrences(of: temporary.path, with: requested.path),
+                                  step: error.step, reason: error.reason.replacingOccurrences(of: temporary.path, with: requested.path)
+                                      + "; " + outcome)
         } catch {
             TemporaryFiles.discard(temporary)
             throw error
