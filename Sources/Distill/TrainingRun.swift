@@ -182,7 +182,8 @@ public struct TrainingRun {
         defer { close(descriptor) }
         let written = line.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
         guard written == line.count else {
-            let reason = written < 0 ? String(cString: strerror(errno)) : "only \(written) of \(line.count) bytes written"
+            let reason = written < 0 ? String(cString: strerror(errno))
+                : "only \(written) of \(line.count) bytes written"
             throw ModelError("\(url.path): cannot append a metrics record: \(reason)")
         }
     }

@@ -19,7 +19,8 @@ import Tokenizers
             do {
                 let first = TrainingRunTests.run(in: directory)
                 let windows = try TokenWindows(tokens: tokens, context: 8, name: "tokens")
-                let objective = try NextTokenObjective(train: windows, validation: windows, batchSize: 2, validationBatches: 1)
+                let objective = try NextTokenObjective(train: windows, validation: windows, batchSize: 2,
+                                                       validationBatches: 1)
                 let summary = try first.run(objective: objective, resume: false, overwrite: false, prepare: { _ in
                     firstLocked.signal()
                     secondTried.wait()
@@ -33,16 +34,19 @@ import Tokenizers
         }
         firstLocked.wait()
         let error = #expect(throws: OutputLockError.self) {
-            try TrainingRunTests.run(in: directory).run(train: tokens, validation: tokens, resume: false, overwrite: true) { _ in }
+            try TrainingRunTests.run(in: directory).run(train: tokens, validation: tokens, resume: false,
+                                                        overwrite: true) { _ in }
         }
         secondTried.signal()
-        #expect(error?.description.contains("in use by another run (pid \(getpid()): ") == true, "\(String(describing: error))")
+        #expect(error?.description.contains("in use by another run (pid \(getpid()): ") == true,
+                "\(String(describing: error))")
         #expect(error?.folder == directory.path)
         firstLocked.wait()
         #expect(firstOutcome.get() == "finished 2 steps")
         #expect(FileManager.default.fileExists(atPath: directory.appendingPathComponent(Checkpoint.modelFileName).path))
         // Once the first run is over, the folder is free again.
-        try TrainingRunTests.run(in: directory).run(train: tokens, validation: tokens, resume: false, overwrite: true) { _ in }
+        try TrainingRunTests.run(in: directory).run(train: tokens, validation: tokens, resume: false,
+                                                    overwrite: true) { _ in }
     }
 }
 

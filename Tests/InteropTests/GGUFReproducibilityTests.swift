@@ -35,12 +35,13 @@ import Tokenizers
         let path = checkpoint.path
         var digests: [String] = []
         for _ in 0 ..< 2 {
-            let result = await #expect(processExitsWith: .success, observing: [\.standardOutputContent]) { [path = path as String] in
+            let result = await #expect(processExitsWith: .success, observing: [\.standardOutputContent]) {
+                [path = path as String] in
                 let digest = try GGUFReproducibilityTests.exportDigest(of: URL(fileURLWithPath: path))
                 FileHandle.standardOutput.write(Data("digest \(digest)\n".utf8))
             }
             let output = String(decoding: result?.standardOutputContent ?? [], as: UTF8.self)
-            digests.append(contentsOf: output.split(separator: "\n").filter { $0.hasPrefix("digest ") }.map(String.init))
+            digests += output.split(separator: "\n").filter { $0.hasPrefix("digest ") }.map(String.init)
         }
         #expect(digests.count == 2)
         #expect(Set(digests).count == 1, "\(digests)")

@@ -33,12 +33,15 @@ import Tokenizers
         let (b, t) = (ids.shape[0], ids.shape[1])
         var values = [Float](repeating: 0, count: b * t * vocabularySize)
         for row in 0 ..< b * t {
-            for j in 0 ..< vocabularySize { values[row * vocabularySize + j] = Float(sin(Double(Int(ids.values[row]) * 31 + j * 7 + row))) }
+            let id = Int(ids.values[row])
+            for j in 0 ..< vocabularySize {
+                values[row * vocabularySize + j] = Float(sin(Double(id * 31 + j * 7 + row)))
+            }
         }
         return try Tensor(shape: [b, t, vocabularySize], values: values)
     }
 
-    @Test("a logit export past the disk's end fails with an error naming the file, removes its temporary file, never crashes",
+    @Test("a logit export past the disk's end fails naming the file, removes its temporary file, never crashes",
           arguments: [LogitsMode.full, .topK(8)], [4, nil] as [Int?])
     func logitExport(mode: LogitsMode, gzip: Int?) async throws {
         let directory = try TemporaryDirectory()
@@ -47,18 +50,17 @@ import Tokenizers
         let topK = mode.storedTopK
         let result = await #expect(processExitsWith: .success, observing: [\.standardOutputContent]) {
             [path = path as String, topK = topK as Int, gzip = gzip as Int?] in
-            let vocabularySize = 300  // uint16 indices; 128 sequences × 16 positions × 300 floats ≈ 2.5 MB uncompressed
-            let attributes = LogitsFileAttributes(
-                teacher: "t", teacherSHA256: String(repeating: "a", count: 64), tokenizerSHA256: String(repeating: "b", count: 64),
-                vocabularySize: vocabularySize, context: 16, mode: .full, dtype: .float32, split: "val",
-                created: "2026-12-01T00:00:00Z", stride: 16, sequenceCount: 1)
+            let vocabularySize = 300  // uint16 indices; 128 sequences × 16 positions × 300 floats ≈ 2.5 MB
+            let attributes = tinyLogitsAttributes(vocabularySize: vocabularySize, context: 16)
             let tokens = (0 ..< 128 * 16 + 1).map { Int32(($0 * 7 + $0 / 3) % vocabularySize) }
-            let settings = LogitsExportSettings(context: 16, batchSize: 8, mode: topK == 0 ? .full : .topK(topK), dtype: .float32,
-                                                layout: LogitsLayout(gzipLevel: gzip, blockSequences: 8))
+            let layout = LogitsLayout(gzipLevel: gzip, blockSequences: 8)
+            let settings = LogitsExportSettings(context: 16, batchSize: 8, mode: topK == 0 ? .full : .topK(topK),
+                                                dtype: .float32, layout: layout)
             DiskFullTests.limitFileSize(to: 48 << 10)
             do {
-                _ = try LogitsExport.run(tokens: tokens, settings: settings, attributes: attributes, tokenizerJSON: Data("{}".utf8),
-                                         to: URL(fileURLWithPath: path + "/out.h5")) { ids in
+                let url = URL(fileURLWithPath: path + "/out.h5")
+                _ = try LogitsExport.run(tokens: tokens, settings: settings, attributes: attributes,
+                                         tokenizerJSON: Data("{}".utf8), to: url) { ids in
                     try DiskFullTests.teacher(ids, vocabularySize: vocabularySize)
                 }
                 DiskFullTests.report("no error\n")
@@ -79,14 +81,15 @@ import Tokenizers
         defer { tiny.temporary.remove() }
         let before = try Data(contentsOf: tiny.file(Checkpoint.modelFileName))
         let path = tiny.directory.path
-        let result = await #expect(processExitsWith: .success, observing: [\.standardOutputContent]) { [path = path as String] in
+        let result = await #expect(processExitsWith: .success, observing: [\.standardOutputContent]) {
+            [path = path as String] in
             var config = TinyCheckpoint.config
             config.embeddingSize = 64  // model.safetensors ≈ 0.4 MB, past the limit
             let model = try GPT(config: config, seed: 2)
             DiskFullTests.limitFileSize(to: 64 << 10)
             do {
-                try Checkpoint.save(module: model, config: config, tokenizer: TinyCheckpoint.tokenizer, info: TinyCheckpoint.info,
-                                    to: URL(fileURLWithPath: path))
+                try Checkpoint.save(module: model, config: config, tokenizer: TinyCheckpoint.tokenizer,
+                                    info: TinyCheckpoint.info, to: URL(fileURLWithPath: path))
                 DiskFullTests.report("no error\n")
             } catch {
                 DiskFullTests.report("error: \(error)\n")
@@ -107,7 +110,8 @@ import Tokenizers
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let path = directory.url.path
-        let result = await #expect(processExitsWith: .success, observing: [\.standardOutputContent]) { [path = path as String] in
+        let result = await #expect(processExitsWith: .success, observing: [\.standardOutputContent]) {
+            [path = path as String] in
             var writer = GGUFWriter()
             writer.set("general.architecture", .string("gpt2"))
             try writer.addTensor("t", dimensions: [256, 512], floats: [Float](repeating: 0.5, count: 256 * 512))

@@ -2,6 +2,14 @@ import Foundation
 import Testing
 @testable import Store
 
+/// Attributes of a small full-logit file (float32, context 2 unless given).
+func tinyLogitsAttributes(vocabularySize: Int = 5, context: Int = 2, sequences: Int = 1) -> LogitsFileAttributes {
+    LogitsFileAttributes(teacher: "t", teacherSHA256: String(repeating: "a", count: 64),
+                         tokenizerSHA256: String(repeating: "b", count: 64), vocabularySize: vocabularySize,
+                         context: context, mode: .full, dtype: .float32, split: "val",
+                         created: "2026-12-01T00:00:00Z", stride: context, sequenceCount: sequences)
+}
+
 /// Interrupted writers: SIGTERM/SIGINT remove the temporary files being written, a later run
 /// removes what a kill -9 left, and a second writer of the same output folder is refused.
 @Suite("Interruption, leftovers and output locks") struct InterruptionTests {
@@ -20,10 +28,7 @@ import Testing
         let result = await #expect(processExitsWith: .exitCode(128 + SIGTERM), observing: [\.standardOutputContent]) {
             [path = path as String] in
             TemporaryFiles.installSignalCleanup()
-            let attributes = LogitsFileAttributes(
-                teacher: "t", teacherSHA256: String(repeating: "a", count: 64), tokenizerSHA256: String(repeating: "b", count: 64),
-                vocabularySize: 5, context: 2, mode: .full, dtype: .float32, split: "val", created: "2026-12-01T00:00:00Z",
-                stride: 2, sequenceCount: 4)
+            let attributes = tinyLogitsAttributes(sequences: 4)
             let writer = try LogitsWriter(url: URL(fileURLWithPath: path + "/part.h5"), attributes: attributes,
                                           tokenizerJSON: Data("{}".utf8), layout: LogitsLayout(blockSequences: 1))
             try writer.append(tokens: [1, 2, 3], values: .full(logits: (0 ..< 10).map(Float.init)))
@@ -89,11 +94,9 @@ import Testing
 
         let logits = parent.appendingPathComponent(".f.h5.tmp-\(Self.deadPID)-99")
         try Data("x".utf8).write(to: logits)
-        let attributes = LogitsFileAttributes(
-            teacher: "t", teacherSHA256: String(repeating: "a", count: 64), tokenizerSHA256: String(repeating: "b", count: 64),
-            vocabularySize: 5, context: 2, mode: .full, dtype: .float32, split: "val", created: "2026-12-01T00:00:00Z",
-            stride: 2, sequenceCount: 1)
-        let writer = try LogitsWriter(url: parent.appendingPathComponent("f.h5"), attributes: attributes, tokenizerJSON: Data())
+        let attributes = tinyLogitsAttributes()
+        let writer = try LogitsWriter(url: parent.appendingPathComponent("f.h5"), attributes: attributes,
+                                      tokenizerJSON: Data())
         writer.abandon()
         #expect(!FileManager.default.fileExists(atPath: logits.path))
     }

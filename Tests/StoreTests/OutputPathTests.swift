@@ -100,10 +100,7 @@ import Tokenizers
     func logitOutputs() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let attributes = LogitsFileAttributes(
-            teacher: "t", teacherSHA256: String(repeating: "a", count: 64), tokenizerSHA256: String(repeating: "b", count: 64),
-            vocabularySize: 5, context: 2, mode: .full, dtype: .float32, split: "val", created: "2026-12-01T00:00:00Z",
-            stride: 2, sequenceCount: 1)
+        let attributes = tinyLogitsAttributes()
         let device = directory.file("null.h5")
         try FileManager.default.createSymbolicLink(atPath: device.path, withDestinationPath: "/dev/null")
         let error = #expect(throws: LogitsFileError.self) {

@@ -18,8 +18,9 @@ enum DirectoryReplacement {
                                   "cannot create the parent directory \(parent.path): \(FileSync.reason(code))")
         }
         removeStaleTemporaries(of: destination)
+        let name = requested.lastPathComponent
         let outcome = FileManager.default.fileExists(atPath: destination.path)
-            ? "the checkpoint in \(requested.lastPathComponent) is unchanged" : "\(requested.lastPathComponent) was not created"
+            ? "the checkpoint in \(name) is unchanged" : "\(name) was not created"
         let temporary = TemporaryFiles.temporaryURL(for: destination, hidden: false)
         TemporaryFiles.register(temporary)
         guard mkdir(temporary.path, 0o777) == 0 else {
@@ -35,9 +36,11 @@ enum DirectoryReplacement {
         } catch let error as AtomicFileError {
             TemporaryFiles.discard(temporary)
             // Name the file by its place in the checkpoint, not in the temporary folder just removed.
-            throw AtomicFileError(path: error.path.replacingOccurrences(of: temporary.path, with: requested.path),
-                                  step: error.step, reason: error.reason.replacingOccurrences(of: temporary.path, with: requested.path)
-                                      + "; " + outcome)
+            func placed(_ text: String) -> String {
+                text.replacingOccurrences(of: temporary.path, with: requested.path)
+            }
+            throw AtomicFileError(path: placed(error.path), step: placed(error.step),
+                                  reason: placed(error.reason) + "; " + outcome)
         } catch {
             TemporaryFiles.discard(temporary)
             throw error
@@ -55,9 +58,11 @@ enum DirectoryReplacement {
         switch output.kind {
         case .missing, .directory: return output.target.standardizedFileURL
         case .regularFile:
-            throw CheckpointError(.writeFailed, path: requested.path, "a file is there; a checkpoint is a directory (choose another --out)")
+            throw CheckpointError(.writeFailed, path: requested.path,
+                                  "a file is there; a checkpoint is a directory (choose another --out)")
         case .special(let description):
-            throw CheckpointError(.writeFailed, path: requested.path, "a \(description) is there; a checkpoint is a directory (choose another --out)")
+            throw CheckpointError(.writeFailed, path: requested.path,
+                                  "a \(description) is there; a checkpoint is a directory (choose another --out)")
         }
     }
 
@@ -68,8 +73,9 @@ enum DirectoryReplacement {
         for name in names.sorted() + ["."] {
             let path = name == "." ? temporary.path : temporary.appendingPathComponent(name).path
             if let code = FileSync.sync(path: path), code != EINVAL {
+                let what = name == "." ? "the folder" : name
                 throw CheckpointError(.writeFailed, path: destination.path,
-                                      "could not flush \(name == "." ? "the folder" : name) to disk (fsync): \(FileSync.reason(code))")
+                                      "could not flush \(what) to disk (fsync): \(FileSync.reason(code))")
             }
         }
     }

@@ -76,11 +76,14 @@ public class HDF5Group: HDF5Object {
 
         let access = try check(H5Pcreate(h5p_dataset_access()), operation)
         defer { H5Pclose(access) }
-        if writeThrough, chunk != nil { try check(H5Pset_chunk_cache(access, 1, 0, 1), operation + " (no chunk cache)") }
+        if writeThrough, chunk != nil {
+            try check(H5Pset_chunk_cache(access, 1, 0, 1), operation + " (no chunk cache)")
+        }
 
         let fileType = try elementType.makeFileType()
         defer { if elementType == .float16 { H5Tclose(fileType) } }
-        let dataset = try check(H5Dcreate2(identifier, name, fileType, space, h5p_default(), properties, access), operation)
+        let dataset = try check(H5Dcreate2(identifier, name, fileType, space, h5p_default(), properties, access),
+                                operation)
         return HDF5Dataset(identifier: dataset, elementType: elementType, parent: self, filePath: filePath, path: memberPath(name))
     }
 
@@ -222,7 +225,8 @@ public final class HDF5File: HDF5Group {
         guard isOpen else { return }
         silenceHDF5ErrorPrinting()
         if isWritable, H5Fflush(identifier, H5F_SCOPE_GLOBAL) < 0 {
-            let error = HDF5Error(file: filePath, object: path, operation: "flush before close", detail: hdf5ErrorStackDescription())
+            let error = HDF5Error(file: filePath, object: path, operation: "flush before close",
+                                  detail: hdf5ErrorStackDescription())
             discard()
             throw error
         }

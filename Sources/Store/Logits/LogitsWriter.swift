@@ -101,7 +101,8 @@ public final class LogitsWriter {
         for target in targetURLs {
             let parent = target.deletingLastPathComponent()
             if let code = FileSync.createDirectories(parent) {
-                throw LogitsFileError(path: target.path, "cannot create the directory \(parent.path): \(FileSync.reason(code))")
+                throw LogitsFileError(path: target.path,
+                                      "cannot create the directory \(parent.path): \(FileSync.reason(code))")
             }
             TemporaryFiles.removeStale(for: target, hidden: true)
         }
@@ -115,8 +116,9 @@ public final class LogitsWriter {
         case .missing, .regularFile: return output.target
         case .directory: throw LogitsFileError(path: url.path, "is a directory; expected a file name ending in .h5")
         case .special(let description):
-            throw LogitsFileError(path: url.path, "is a \(description), not a regular file; libhdf5 writes a logit file "
-                                  + "in place with random access, so it must be a regular file or a new name")
+            throw LogitsFileError(path: url.path, "is a \(description), not a regular file; libhdf5 writes "
+                                  + "a logit file in place with random access, so it must be a regular file "
+                                  + "or a new name")
         }
     }
 
@@ -169,8 +171,8 @@ public final class LogitsWriter {
                 }
             } catch {
                 abandon()
-                throw LogitsFileError(path: outputURLs[index].path,
-                                      "cannot rename \(temporary.lastPathComponent) into place: \(FileSync.reason(code))")
+                throw LogitsFileError(path: outputURLs[index].path, "cannot rename \(temporary.lastPathComponent) "
+                                      + "into place: \(FileSync.reason(code))")
             }
         }
         for directory in Set(targetURLs.map { $0.deletingLastPathComponent().path }) {
@@ -263,7 +265,8 @@ public final class LogitsWriter {
         try shard.file.setAttribute("complete", .int64(1))  // last: a reader refuses a file without it
         try shard.file.close()
         if let code = FileSync.sync(path: shard.file.filePath) {
-            throw LogitsFileError(path: shard.file.filePath, "could not flush the logit file to disk (fsync): \(FileSync.reason(code))")
+            throw LogitsFileError(path: shard.file.filePath,
+                                  "could not flush the logit file to disk (fsync): \(FileSync.reason(code))")
         }
     }
 }
@@ -293,7 +296,8 @@ private final class OpenShard {
         switch attributes.mode {
         case .full:
             logits = try file.createDataset("logits", elementType: attributes.dtype, shape: [rows, t, attributes.vocabularySize],
-                                            chunkShape: [block, t, attributes.vocabularySize], compression: compression, writeThrough: true)
+                                            chunkShape: [block, t, attributes.vocabularySize], compression: compression,
+                                            writeThrough: true)
             indices = nil
             logSumExp = nil
         case .topK(let k):

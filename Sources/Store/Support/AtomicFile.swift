@@ -27,7 +27,8 @@ public enum AtomicFile {
     private static func replace(_ target: URL, with data: Data, requested: URL, keepingModeOf existing: Bool) throws {
         let directory = target.deletingLastPathComponent()
         if let code = FileSync.createDirectories(directory) {
-            throw AtomicFileError(path: requested.path, step: "create the directory \(directory.path)", reason: FileSync.reason(code))
+            throw AtomicFileError(path: requested.path, step: "create the directory \(directory.path)",
+                                  reason: FileSync.reason(code))
         }
         TemporaryFiles.removeStale(for: target, hidden: true)
         let temporary = TemporaryFiles.temporaryURL(for: target, hidden: true)
@@ -69,11 +70,13 @@ public enum AtomicFile {
     private static func writeInPlace(_ data: Data, to url: URL, description: String) throws {
         let descriptor = open(url.path, O_WRONLY | O_CLOEXEC)
         guard descriptor >= 0 else {
-            throw AtomicFileError(path: url.path, step: "open (a \(description)) for writing", reason: FileSync.reason(errno))
+            throw AtomicFileError(path: url.path, step: "open (a \(description)) for writing",
+                                  reason: FileSync.reason(errno))
         }
         defer { close(descriptor) }
         if let code = FileSync.writeAll(data, to: descriptor) {
-            throw AtomicFileError(path: url.path, step: "write \(data.count) bytes (to a \(description))", reason: FileSync.reason(code))
+            throw AtomicFileError(path: url.path, step: "write \(data.count) bytes (to a \(description))",
+                                  reason: FileSync.reason(code))
         }
     }
 }

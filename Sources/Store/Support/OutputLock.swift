@@ -26,11 +26,13 @@ public final class OutputLock {
         let parent = self.folder.deletingLastPathComponent()
         lockFile = parent.appendingPathComponent(".\(self.folder.lastPathComponent).lock")
         if let code = FileSync.createDirectories(parent) {
-            throw OutputLockError(folder: folder.path, "cannot create the directory \(parent.path): \(FileSync.reason(code))")
+            throw OutputLockError(folder: folder.path,
+                                  "cannot create the directory \(parent.path): \(FileSync.reason(code))")
         }
         let descriptor = open(lockFile.path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else {
-            throw OutputLockError(folder: folder.path, "cannot open the lock file \(lockFile.path): \(FileSync.reason(errno))")
+            throw OutputLockError(folder: folder.path,
+                                  "cannot open the lock file \(lockFile.path): \(FileSync.reason(errno))")
         }
         guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
             let code = errno
@@ -39,8 +41,9 @@ public final class OutputLock {
             guard code == EWOULDBLOCK else {
                 throw OutputLockError(folder: folder.path, "cannot lock \(lockFile.path): \(FileSync.reason(code))")
             }
-            throw OutputLockError(folder: folder.path, "is in use by another run (\(owner.isEmpty ? "owner unknown" : owner)); "
-                                  + "wait for it to finish or choose another output folder")
+            throw OutputLockError(folder: folder.path,
+                                  "is in use by another run (\(owner.isEmpty ? "owner unknown" : owner)); "
+                                      + "wait for it to finish or choose another output folder")
         }
         self.descriptor = descriptor
         let record = "pid \(getpid()): \(Self.quoted(command))\n"

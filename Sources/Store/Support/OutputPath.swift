@@ -40,7 +40,8 @@ public struct OutputPath: Sendable, Equatable {
                 return OutputPath(requested: url, target: URL(fileURLWithPath: path), kind: kind(of: info))
             }
             guard let link = readLink(path) else {
-                throw AtomicFileError(path: url.path, step: "follow the symlink \(path)", reason: FileSync.reason(errno))
+                throw AtomicFileError(path: url.path, step: "follow the symlink \(path)",
+                                      reason: FileSync.reason(errno))
             }
             path = link.hasPrefix("/") ? link : (path as NSString).deletingLastPathComponent + "/" + link
             path = (path as NSString).standardizingPath
@@ -52,7 +53,8 @@ public struct OutputPath: Sendable, Equatable {
     private static func stream(_ url: URL) -> OutputPath {
         var info = stat()
         let kind = stat(url.path, &info) == 0 ? kind(of: info) : .missing
-        return OutputPath(requested: url, target: url, kind: kind == .directory ? .directory : .special("stream of this process"))
+        return OutputPath(requested: url, target: url,
+                          kind: kind == .directory ? .directory : .special("stream of this process"))
     }
 
     private static func kind(of info: stat) -> Kind {

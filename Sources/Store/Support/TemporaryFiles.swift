@@ -68,7 +68,9 @@ public enum TemporaryFiles {
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory.path) else { return [] }
         let live = livePaths
         return names.sorted().compactMap { name -> URL? in
-            guard name.hasPrefix(prefix), let pid = ownerProcess(ofSuffix: name.dropFirst(prefix.count)) else { return nil }
+            guard name.hasPrefix(prefix), let pid = ownerProcess(ofSuffix: name.dropFirst(prefix.count)) else {
+                return nil
+            }
             let url = directory.appendingPathComponent(name)
             let stale = pid == getpid() ? !live.contains(url.path) : !isAlive(pid)
             return stale ? url : nil
