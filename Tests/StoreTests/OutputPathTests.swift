@@ -17,7 +17,8 @@ import Tokenizers
         return lstat(path, &info) == 0 ? info.st_mode & S_IFMT : 0
     }
 
-    @Test("a symlink to /dev/full: the write fails with ENOSPC's sentence and the link stays a link")
+    @Test("a symlink to /dev/full: the write fails with ENOSPC's sentence and the link stays a link",
+          .enabled(if: FileManager.default.fileExists(atPath: "/dev/full"), "Linux's always-full device"))
     func symlinkToFullDevice() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
@@ -43,6 +44,24 @@ import Tokenizers
         try writer.write(to: link)
         #expect(Self.isSymlink(link))
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory.url.path) == ["out.gguf"])
+    }
+
+    @Test("a link to /dev/stdout writes to the stream, after what the process printed, and stays a link")
+    func standardOutput() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let link = directory.file("out.json")
+        try FileManager.default.createSymbolicLink(atPath: link.path, withDestinationPath: "/dev/stdout")
+        let path = link.path
+        let result = await #expect(processExitsWith: .success, observing: [\.standardOutputContent]) {
+            [path = path as String] in
+            FileHandle.standardOutput.write(Data("printed\n".utf8))
+            try AtomicFile.write(Data("{\"json\": 1}\n".utf8), to: URL(fileURLWithPath: path))
+        }
+        let output = String(decoding: result?.standardOutputContent ?? [], as: UTF8.self)
+        #expect(output.contains("printed\n{\"json\": 1}\n"), "\(output)")
+        #expect(Self.isSymlink(link))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.url.path) == ["out.json"])
     }
 
     @Test("a FIFO gets the bytes in place and stays a FIFO")

@@ -66,9 +66,13 @@ public enum AtomicFile {
         FileSync.syncDirectory(directory)
     }
 
-    /// Writes to a device, FIFO or stream as it is: no temporary file, no rename.
+    /// Writes to a device, FIFO or stream as it is: no temporary file, no rename. A stream that
+    /// leads to a regular file (`/dev/stdout > out.txt`) is appended to: reopening it through
+    /// /proc starts at offset 0 and would overwrite what the process already printed.
     private static func writeInPlace(_ data: Data, to url: URL, description: String) throws {
-        let descriptor = open(url.path, O_WRONLY | O_CLOEXEC)
+        var info = stat()
+        let append = stat(url.path, &info) == 0 && info.st_mode & S_IFMT == S_IFREG ? O_APPEND : 0
+        let descriptor = open(url.path, O_WRONLY | O_CLOEXEC | append)
         guard descriptor >= 0 else {
             throw AtomicFileError(path: url.path, step: "open (a \(description)) for writing",
                                   reason: FileSync.reason(errno))

@@ -31,7 +31,7 @@ public struct OutputPath: Sendable, Equatable {
         var path = url.path
         for _ in 0 ..< 40 {
             // /proc/<pid>/fd/<n> links name open files, not paths (`pipe:[123]`): use what they are.
-            if path.hasPrefix("/proc/") { return stream(url) }
+            if isStreamName(path) { return stream(url) }
             var info = stat()
             guard lstat(path, &info) == 0 else {
                 return OutputPath(requested: url, target: URL(fileURLWithPath: path), kind: .missing)
@@ -43,10 +43,16 @@ public struct OutputPath: Sendable, Equatable {
                 throw AtomicFileError(path: url.path, step: "follow the symlink \(path)",
                                       reason: FileSync.reason(errno))
             }
+            // Joined as text, not standardized: Foundation's standardizing resolves symlinks, and
+            // would turn /proc/self/fd/1 into the file behind it.
             path = link.hasPrefix("/") ? link : (path as NSString).deletingLastPathComponent + "/" + link
-            path = (path as NSString).standardizingPath
         }
         throw AtomicFileError(path: url.path, step: "follow its symlinks", reason: "more than 40 links (a loop?)")
+    }
+
+    /// `/dev/stdout`, `/dev/stderr`, `/dev/fd/<n>`, `/proc/…`: names of open files of a process.
+    private static func isStreamName(_ path: String) -> Bool {
+        path.hasPrefix("/proc/") || path.hasPrefix("/dev/fd/") || path == "/dev/stdout" || path == "/dev/stderr"
     }
 
     /// A stream of this process, written in place whatever it leads to (a directory is still refused).
