@@ -81,11 +81,15 @@ public struct TrainingRun {
     }
 
     /// Trains on any objective (distillation passes its own), from scratch or resuming.
+    /// The run holds an exclusive `OutputLock` on its directory from the start: a second run on
+    /// the same directory fails at once, naming this one.
     /// `stopAfter`: end this session with a checkpoint once that step is done (continue with `resume`).
     /// `prepare` sees the trainer once it is set up (after a resume restored it), before the first step:
     /// gradual pruning installs its `afterStep` there.
     public func run(objective: any TrainingObjective, resume: Bool, overwrite: Bool, stopAfter: Int? = nil,
                     prepare: ((Trainer) throws -> Void)? = nil, progress: (String) -> Void) throws -> RunSummary {
+        let lock = try OutputLock(for: directory, command: OutputLock.currentCommandLine)
+        defer { withExtendedLifetime(lock) {} }
         let model = try GPT(config: settings.config, seed: settings.recipe.seed)
         if let initial = settings.initialCheckpoint, !resume {
             let saved = try Checkpoint.readConfig(GPTConfig.self, from: URL(fileURLWithPath: initial))
@@ -155,10 +159,7 @@ public struct TrainingRun {
                 bestValidation = min(bestValidation ?? v, v)
             }
             // Opened per line: the checkpoint replaces the directory (and this file) under us.
-            let handle = try FileHandle(forWritingTo: metricsURL)
-            defer { try? handle.close() }
-            try handle.seekToEnd()
-            try handle.write(contentsOf: encoder.encode(record) + Data("\n".utf8))
+            try Self.appendLine(encoder.encode(record) + Data("\n".utf8), to: metricsURL)
         }, checkpoint: { trainer in
             let state = TrainerState(step: trainer.step, dataOrderRNG: trainer.dataRNG, dropoutRNG: model.dropoutRNG,
                                      settingsHash: settings.hash, bestValidationLoss: bestValidation.map(Double.init),
@@ -172,6 +173,21 @@ public struct TrainingRun {
                           elapsedSeconds: trainer.elapsedBefore, resumedFrom: resumedFrom)
     }
 
+    /// Appends one metrics line; a failure (a full disk) names the file and the system's reason.
+    private static func appendLine(_ line: Data, to url: URL) throws {
+        let descriptor = open(url.path, O_WRONLY | O_APPEND | O_CLOEXEC)
+        guard descriptor >= 0 else {
+            throw ModelError("\(url.path): cannot open to append a metrics record: \(String(cString: strerror(errno)))")
+        }
+        defer { close(descriptor) }
+        let written = line.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+        guard written == line.count else {
+            let reason = written < 0 ? String(cString: strerror(errno))
+                : "only \(written) of \(line.count) bytes written"
+            throw ModelError("\(url.path): cannot append a metrics record: \(reason)")
+        }
+    }
+
     private func metricsData(_ records: [MetricsRecord]) throws -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
@@ -181,7 +197,7 @@ public struct TrainingRun {
     }
 
     private func writeMetrics(_ records: [MetricsRecord]) throws {
-        try metricsData(records).write(to: directory.appendingPathComponent(Self.metricsFileName), options: .atomic)
+        try AtomicFile.write(metricsData(records), to: directory.appendingPathComponent(Self.metricsFileName))
     }
 
     /// The records of metrics.jsonl (an absent file is an empty curve; a torn last line — the

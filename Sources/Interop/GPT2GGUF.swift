@@ -158,7 +158,9 @@ public enum GPT2GGUF {
         var info = loaded.info
         info.format = exportedFormat(loaded.info.format, as: type)
         info.name = CompressedCheckpoint.renamed(info.name, from: loaded.info.format, to: info.format)
-        let infoJSON = try JSONEncoder().encode(info)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys  // the same checkpoint exports to the same bytes
+        let infoJSON = try encoder.encode(info)
         writer.set(checkpointInfoKey, .string(String(decoding: infoJSON, as: UTF8.self)))
         writer.set("general.name", .string(info.name))
 

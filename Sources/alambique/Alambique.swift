@@ -3,6 +3,7 @@
 
 import ArgumentParser
 import NN
+import Store
 
 @main
 struct Alambique: ParsableCommand {
@@ -14,6 +15,13 @@ struct Alambique: ParsableCommand {
         what was kept and what was lost — on an ordinary CPU, with no Python in the loop.
         """,
         subcommands: [DataCommand.self, TokenizerCommand.self, Train.self, Generate.self, Chat.self, Logits.self, Inspect.self, DistillCommand.self, SweepCommand.self, Prune.self, Quantize.self, Eval.self, Compare.self, Run.self, ExportCommand.self, ImportCommand.self, Bench.self, Demo.self])
+
+    /// Every command runs with the interruption clean-up in place: SIGINT, SIGTERM and SIGHUP remove
+    /// the temporary files being written and exit with 128 + the signal number.
+    static func main() {
+        TemporaryFiles.installSignalCleanup()
+        main(nil)
+    }
 }
 
 /// Options every command shares.

@@ -311,11 +311,8 @@ public enum Checkpoint {
         }
     }
 
+    /// Through `AtomicFile`: fsync, and a full disk's error as the system's sentence.
     static func write(_ data: Data, to url: URL) throws {
-        do {
-            try data.write(to: url)
-        } catch {
-            throw CheckpointError(.writeFailed, path: url.path, "cannot write the file (\(FileErrorReason.describe(error)))")
-        }
+        try AtomicFile.write(data, to: url)
     }
 }

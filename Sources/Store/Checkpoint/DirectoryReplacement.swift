@@ -1,36 +1,91 @@
 import Foundation
 
 /// Writes a whole directory so that a reader never sees a half-written one under the final name:
-/// the files go into `<name>.tmp-<random>` beside the destination (same file system, so renames are
-/// atomic), and only a complete directory is renamed into place. An existing destination is first
-/// renamed aside to `<name>.old-<random>`, then removed once the new one is in place.
+/// the files go into `<name>.tmp-<pid>-<hex>` beside the destination (same file system, so renames
+/// are atomic), are flushed to disk with the folder, and only a complete directory is renamed into
+/// place; the parent is flushed after, so the new checkpoint survives a power loss. An existing
+/// destination is swapped out (or renamed aside to `<name>.old-<hex>`) and removed once the new one
+/// is in place. A symlinked destination is followed: the folder it names is replaced, the link stays.
 enum DirectoryReplacement {
     /// Creates a temporary sibling of `destination`, lets `fill` write into it, and moves it into
-    /// place. On any failure the temporary directory is removed and `destination` is left as it was.
-    static func write(to destination: URL, _ fill: (URL) throws -> Void) throws {
-        let destination = destination.standardizedFileURL
+    /// place. On any failure (or SIGINT/SIGTERM) the temporary directory is removed and
+    /// `destination` is left as it was. Temporary folders a killed earlier save left are cleaned first.
+    static func write(to requested: URL, _ fill: (URL) throws -> Void) throws {
+        let destination = try resolve(requested)
         let parent = destination.deletingLastPathComponent()
-        let name = destination.lastPathComponent
-        let fileManager = FileManager.default
-        do {
-            try fileManager.createDirectory(at: parent, withIntermediateDirectories: true)
-        } catch {
-            throw CheckpointError(.writeFailed, path: destination.path,
-                                  "cannot create the parent directory \(parent.path): \(error.localizedDescription)")
+        if let code = FileSync.createDirectories(parent) {
+            throw CheckpointError(.writeFailed, path: requested.path,
+                                  "cannot create the parent directory \(parent.path): \(FileSync.reason(code))")
         }
-        let temporary = parent.appendingPathComponent("\(name).tmp-\(uniqueSuffix())")
-        do {
-            try fileManager.createDirectory(at: temporary, withIntermediateDirectories: false)
-        } catch {
-            throw CheckpointError(.writeFailed, path: destination.path,
-                                  "cannot create the temporary directory \(temporary.path): \(error.localizedDescription)")
+        removeStaleTemporaries(of: destination)
+        let name = requested.lastPathComponent
+        let outcome = FileManager.default.fileExists(atPath: destination.path)
+            ? "the checkpoint in \(name) is unchanged" : "\(name) was not created"
+        let temporary = TemporaryFiles.temporaryURL(for: destination, hidden: false)
+        TemporaryFiles.register(temporary)
+        guard mkdir(temporary.path, 0o777) == 0 else {
+            let code = errno
+            TemporaryFiles.unregister(temporary)
+            throw CheckpointError(.writeFailed, path: requested.path,
+                                  "cannot create the temporary directory \(temporary.path): \(FileSync.reason(code))")
         }
         do {
             try fill(temporary)
-            try moveIntoPlace(temporary, destination: destination)
+            try syncContents(of: temporary, destination: requested)
+            try TemporaryFiles.commit(temporary) { try moveIntoPlace(temporary, destination: destination) }
+        } catch let error as AtomicFileError {
+            TemporaryFiles.discard(temporary)
+            // Name the file by its place in the checkpoint, not in the temporary folder just removed.
+            func placed(_ text: String) -> String {
+                text.replacingOccurrences(of: temporary.path, with: requested.path)
+            }
+            throw AtomicFileError(path: placed(error.path), step: placed(error.step),
+                                  reason: placed(error.reason) + "; " + outcome)
         } catch {
-            try? fileManager.removeItem(at: temporary)
+            TemporaryFiles.discard(temporary)
             throw error
+        }
+        FileSync.syncDirectory(parent)
+    }
+
+    /// The folder a checkpoint path names: symlinks followed (a dangling one to the folder it
+    /// would create); anything there but a folder is refused, never replaced.
+    private static func resolve(_ requested: URL) throws -> URL {
+        let output: OutputPath
+        do { output = try OutputPath.resolve(requested.standardizedFileURL) } catch {
+            throw CheckpointError(.writeFailed, path: requested.path, "\(error)")
+        }
+        switch output.kind {
+        case .missing, .directory: return output.target.standardizedFileURL
+        case .regularFile:
+            throw CheckpointError(.writeFailed, path: requested.path,
+                                  "a file is there; a checkpoint is a directory (choose another --out)")
+        case .special(let description):
+            throw CheckpointError(.writeFailed, path: requested.path,
+                                  "a \(description) is there; a checkpoint is a directory (choose another --out)")
+        }
+    }
+
+    /// fsync of every file written into the temporary folder, then of the folder itself: the
+    /// rename must never publish a folder whose data is still only in the page cache.
+    private static func syncContents(of temporary: URL, destination: URL) throws {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: temporary.path)) ?? []
+        for name in names.sorted() + ["."] {
+            let path = name == "." ? temporary.path : temporary.appendingPathComponent(name).path
+            if let code = FileSync.sync(path: path), code != EINVAL {
+                let what = name == "." ? "the folder" : name
+                throw CheckpointError(.writeFailed, path: destination.path,
+                                      "could not flush \(what) to disk (fsync): \(FileSync.reason(code))")
+            }
+        }
+    }
+
+    /// Leftovers of a save whose process was killed: a partly written checkpoint is removed, and
+    /// so is a replaced checkpoint (after the exchange its old files sit under the temporary name);
+    /// a folder that is neither is kept as `<name>.old-*`, never deleted.
+    private static func removeStaleTemporaries(of destination: URL) {
+        for stale in TemporaryFiles.staleEntries(for: destination, hidden: false) {
+            removeIfSuperseded(stale, by: destination)
         }
     }
 

@@ -14,14 +14,31 @@ public struct HDF5Error: Error, CustomStringConvertible, LocalizedError {
     public let detail: String
 
     public var description: String { "HDF5 \(file) \(object): \(operation) failed: \(detail)" }
+
+    /// The system's error number when the operating system refused a read or write (ENOSPC for a
+    /// full disk, EFBIG past a file-size limit), as libhdf5's file driver reports it
+    /// (`…, errno = 28, error message = 'No space left on device', …`).
+    public var systemErrorCode: Int32? {
+        guard let range = detail.range(of: "errno = ") else { return nil }
+        return Int32(detail[range.upperBound...].prefix { $0.isNumber })
+    }
     public var errorDescription: String? { description }
 }
 
 /// Silences libhdf5's printing of its error stack to stderr; the wrapper reads the stack itself and
 /// puts it into `HDF5Error`. Called on entry to every operation, not once per process: a thread-safe
 /// libhdf5 (Debian's is) keeps this setting per thread, and callers may run on any thread.
+/// The first call also tells libhdf5 not to tear itself down at exit: every file the wrapper
+/// writes is closed (or discarded) explicitly, and the teardown would otherwise walk a file that a
+/// full disk left unclosable and crash the process after a clean error.
 @inline(__always)
-func silenceHDF5ErrorPrinting() { h5_silence_errors() }
+func silenceHDF5ErrorPrinting() {
+    _ = hdf5ProcessSetup
+    h5_silence_errors()
+}
+
+/// Runs once, before any other libhdf5 call of the process (H5dont_atexit must come first).
+private let hdf5ProcessSetup: Void = { _ = H5dont_atexit() }()
 
 /// The descriptions on libhdf5's current error stack, outermost call first, joined by "; ".
 /// Must run right after the failing call: the next API call clears the stack.

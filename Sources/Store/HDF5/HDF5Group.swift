@@ -33,8 +33,13 @@ public class HDF5Group: HDF5Object {
     ///   - chunkShape: the chunk dimensions; when nil and chunking is needed (extendable or
     ///     compressed), whole rows of about 1 MiB per chunk.
     ///   - compression: optional byte shuffle and gzip level; needs chunking.
+    ///   - writeThrough: no chunk cache, so each write reaches the file in the call that makes it
+    ///     and a failing one (a full disk) fails there, not in a later flush. For writers that fill
+    ///     whole chunks once (the logit writer); rewriting parts of a chunk would then cost a
+    ///     read and a recompression per write.
     public func createDataset(_ name: String, elementType: HDF5ElementType, shape: [Int], extendable: Bool = false,
-                              chunkShape: [Int]? = nil, compression: HDF5Compression = .none) throws -> HDF5Dataset {
+                              chunkShape: [Int]? = nil, compression: HDF5Compression = .none,
+                              writeThrough: Bool = false) throws -> HDF5Dataset {
         let operation = "create dataset \"\(name)\" \(elementType) \(shape)"
         try requireOpen(operation)
         guard !shape.isEmpty, shape.allSatisfy({ $0 >= 0 }) else {
@@ -69,9 +74,16 @@ public class HDF5Group: HDF5Object {
         if compression.shuffle { try check(H5Pset_shuffle(properties), operation + " (shuffle)") }
         if let level = compression.gzipLevel { try check(H5Pset_deflate(properties, UInt32(level)), operation + " (gzip)") }
 
+        let access = try check(H5Pcreate(h5p_dataset_access()), operation)
+        defer { H5Pclose(access) }
+        if writeThrough, chunk != nil {
+            try check(H5Pset_chunk_cache(access, 1, 0, 1), operation + " (no chunk cache)")
+        }
+
         let fileType = try elementType.makeFileType()
         defer { if elementType == .float16 { H5Tclose(fileType) } }
-        let dataset = try check(H5Dcreate2(identifier, name, fileType, space, h5p_default(), properties, h5p_default()), operation)
+        let dataset = try check(H5Dcreate2(identifier, name, fileType, space, h5p_default(), properties, access),
+                                operation)
         return HDF5Dataset(identifier: dataset, elementType: elementType, parent: self, filePath: filePath, path: memberPath(name))
     }
 
@@ -188,12 +200,94 @@ public final class HDF5File: HDF5Group {
             if detail.contains("file signature not found") { detail = "not an HDF5 file (\(detail))" }
             throw HDF5Error(file: path, object: "/", operation: operation, detail: detail)
         }
+        isWritable = mode != .readOnly
         super.init(identifier: file, kind: .file, parent: nil, filePath: path, path: "/")
+        closeOnExec()
     }
+
+    /// libhdf5 opens without O_CLOEXEC: a child process started meanwhile (pip, a test's child) would
+    /// inherit the descriptor and with it the file's flock, so this process could not open the file
+    /// again, and the file would stay busy after its close here.
+    private func closeOnExec() {
+        var handle: UnsafeMutableRawPointer?
+        guard H5Fget_vfd_handle(identifier, h5p_default(), &handle) >= 0, let handle else { return }
+        let descriptor = handle.load(as: Int32.self)
+        _ = fcntl(descriptor, F_SETFD, fcntl(descriptor, F_GETFD) | FD_CLOEXEC)
+    }
+
+    deinit {
+        if isOpen { try? close() }
+    }
+
+    /// Whether the file was opened for writing (a close must then flush what libhdf5 buffers).
+    private let isWritable: Bool
 
     /// Writes buffered data to disk without closing.
     public func flush() throws {
         try requireOpen("flush")
         try check(H5Fflush(identifier, H5F_SCOPE_GLOBAL), "flush")
     }
+
+    /// Flushes, then closes the file and every object opened from it. When the flush fails (a
+    /// full disk), the file is discarded instead (see `discard()`) and the flush's error thrown:
+    /// a failed H5Fclose would free the file's datasets yet leave their identifiers valid, and
+    /// closing those later (or libhdf5's own clean-up at exit) crashes in the library.
+    override public func close() throws {
+        guard isOpen else { return }
+        silenceHDF5ErrorPrinting()
+        if isWritable, H5Fflush(identifier, H5F_SCOPE_GLOBAL) < 0 {
+            let error = HDF5Error(file: filePath, object: path, operation: "flush before close",
+                                  detail: hdf5ErrorStackDescription())
+            discard()
+            throw error
+        }
+        try super.close()
+    }
+
+    /// Closes a file whose contents will be deleted, even when its writes fail: the library's
+    /// descriptor is pointed at /dev/null first, so what libhdf5 still buffers goes nowhere and the
+    /// close always completes (releasing every identifier of the file). The file on disk is left
+    /// incomplete; the caller removes it. Assumes the default (sec2) driver, whose handle is an fd.
+    public func discard() {
+        guard isOpen else { return }
+        silenceHDF5ErrorPrinting()
+        isOpen = false
+        var handle: UnsafeMutableRawPointer?
+        if H5Fget_vfd_handle(identifier, h5p_default(), &handle) >= 0, let handle {
+            redirectToNullDevice(handle.load(as: Int32.self))
+        }
+        closeOpenObjects()
+        // Should the close still fail (a flush that failed earlier can leave libhdf5's metadata
+        // cache unable to flush again), the identifier is left alone for good: nothing here
+        // closes it again, and libhdf5 does not sweep it at exit (`H5dont_atexit`).
+        _ = releaseIdentifier()
+    }
+
+    /// Closes the datasets, groups, attributes and types still open in this file, each on its
+    /// own (each close releases its identifier even if it fails), so that none is left dangling
+    /// by a file close that fails half-way.
+    private func closeOpenObjects() {
+        let types = UInt32(H5F_OBJ_DATASET | H5F_OBJ_GROUP | H5F_OBJ_DATATYPE | H5F_OBJ_ATTR | H5F_OBJ_LOCAL)
+        let count = H5Fget_obj_count(identifier, types)
+        guard count > 0 else { return }
+        var identifiers = [hid_t](repeating: 0, count: Int(count))
+        let found = H5Fget_obj_ids(identifier, types, identifiers.count, &identifiers)
+        for object in identifiers.prefix(max(0, Int(found))) {
+            switch H5Iget_type(object) {
+            case H5I_DATASET: _ = H5Dclose(object)
+            case H5I_GROUP: _ = H5Gclose(object)
+            case H5I_ATTR: _ = H5Aclose(object)
+            case H5I_DATATYPE: _ = H5Tclose(object)
+            default: break
+            }
+        }
+    }
+}
+
+/// Points `descriptor` at /dev/null (writes succeed and vanish, reads see end of file).
+private func redirectToNullDevice(_ descriptor: Int32) {
+    let sink = open("/dev/null", O_RDWR | O_CLOEXEC)
+    guard sink >= 0 else { return }
+    _ = dup2(sink, descriptor)
+    close(sink)
 }

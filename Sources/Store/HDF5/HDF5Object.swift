@@ -17,7 +17,7 @@ public class HDF5Object {
     /// The object's path inside the file (`/` for the file's root group).
     public let path: String
     /// False once `close()` has run.
-    public private(set) var isOpen = true
+    public internal(set) var isOpen = true
 
     init(identifier: hid_t, kind: Kind, parent: HDF5Object?, filePath: String, path: String) {
         self.identifier = identifier
@@ -35,11 +35,12 @@ public class HDF5Object {
     /// close), so the file on disk is complete and can be reopened. Closing twice does nothing.
     public func close() throws {
         guard isOpen else { return }
+        silenceHDF5ErrorPrinting()
         isOpen = false
         try hdf5Check(releaseIdentifier(), file: filePath, object: path, "close")
     }
 
-    private func releaseIdentifier() -> herr_t {
+    func releaseIdentifier() -> herr_t {
         // An object of a file that was closed first is already gone (strong close degree).
         guard H5Iis_valid(identifier) > 0 else { return 0 }
         switch kind {

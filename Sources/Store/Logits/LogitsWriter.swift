@@ -1,7 +1,10 @@
 // Writes a logit file (or a set of shards) through libhdf5. Sequences arrive in order, a batch at a
 // time; they are gathered into whole blocks so that every HDF5 write fills complete chunks (a
 // partial write of a compressed chunk would be decompressed and compressed again). Files are
-// written under hidden temporary names and renamed into place only when every shard is complete.
+// written under hidden temporary names (removed on any error and on SIGINT/SIGTERM), flushed to
+// disk, and renamed into place only when every shard is complete. A write that libhdf5 reports as
+// failed (a full disk) abandons the export at once: the file is unusable, and closing it normally
+// would crash inside the library (`HDF5File.discard()`).
 // Legend: N sequences, T context, V vocabulary, K top-k.
 
 import Foundation
@@ -42,6 +45,8 @@ public struct LogitsLayout: Sendable, Equatable {
 public final class LogitsWriter {
     /// The files that will exist once `finish()` returns.
     public let outputURLs: [URL]
+    /// Where each output's data goes: its path with symlinks followed (the link stays).
+    private let targetURLs: [URL]
     /// Sequences per block (= chunk rows).
     public let blockSequences: Int
 
@@ -58,7 +63,11 @@ public final class LogitsWriter {
 
     /// Prepares an export of `attributes.sequenceCount` sequences to `url` (`<stem>.h5`; with shards,
     /// `<stem>-00001-of-0000n.h5` … beside it). Nothing appears under the final names until `finish()`.
-    /// - Throws: `LogitsFileError` when the attributes or layout are inconsistent or the directory cannot be made.
+    /// An output that is a symlink is followed; one that is a device, FIFO or folder is refused
+    /// (libhdf5 needs a regular file it can seek in). Temporary files that a killed earlier export
+    /// left beside the outputs are removed.
+    /// - Throws: `LogitsFileError` when the attributes or layout are inconsistent, an output is not
+    ///   a regular file, or the directory cannot be made.
     public init(url: URL, attributes: LogitsFileAttributes, tokenizerJSON: Data, layout: LogitsLayout = LogitsLayout()) throws {
         func fail(_ detail: String) -> LogitsFileError { LogitsFileError(path: url.path, detail) }
         guard url.pathExtension == "h5" else { throw fail("a logit file's name must end in .h5") }
@@ -88,10 +97,28 @@ public final class LogitsWriter {
             ? [url]
             : (0 ..< shardCount).map { directory.appendingPathComponent(LogitsShardNames.name(stem: stem, index: $0, count: shardCount)) }
         pendingValues = PendingValues(mode: attributes.mode, vocabularySize: attributes.vocabularySize)
-        do {
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        } catch {
-            throw fail("cannot create the directory \(directory.path): \(error.localizedDescription)")
+        targetURLs = try outputURLs.map(Self.regularFileTarget)
+        for target in targetURLs {
+            let parent = target.deletingLastPathComponent()
+            if let code = FileSync.createDirectories(parent) {
+                throw LogitsFileError(path: target.path,
+                                      "cannot create the directory \(parent.path): \(FileSync.reason(code))")
+            }
+            TemporaryFiles.removeStale(for: target, hidden: true)
+        }
+    }
+
+    /// The file an output's data goes to, or an error when it cannot be a logit file.
+    private static func regularFileTarget(_ url: URL) throws -> URL {
+        let output: OutputPath
+        do { output = try OutputPath.resolve(url) } catch { throw LogitsFileError(path: url.path, "\(error)") }
+        switch output.kind {
+        case .missing, .regularFile: return output.target
+        case .directory: throw LogitsFileError(path: url.path, "is a directory; expected a file name ending in .h5")
+        case .special(let description):
+            throw LogitsFileError(path: url.path, "is a \(description), not a regular file; libhdf5 writes "
+                                  + "a logit file in place with random access, so it must be a regular file "
+                                  + "or a new name")
         }
     }
 
@@ -113,11 +140,13 @@ public final class LogitsWriter {
         }
         try pendingValues.append(values, sequences: n, context: t, path: outputURLs[0].path)
         pendingTokens += tokens
-        try flushWholeBlocks()
+        try writing { try flushWholeBlocks() }
     }
 
-    /// Writes what remains, marks every shard complete, closes them and renames them into place.
-    /// - Throws: `LogitsFileError` if fewer sequences than announced were appended.
+    /// Writes what remains, marks every shard complete, closes them, flushes them to disk and
+    /// renames them into place (then flushes their folder).
+    /// - Throws: `LogitsFileError` if fewer sequences than announced were appended, or a write,
+    ///   flush or rename failed (the temporary files are then removed).
     public func finish() throws {
         let t = attributes.context
         let pending = pendingTokens.count / (t + 1)
@@ -125,22 +154,55 @@ public final class LogitsWriter {
             throw LogitsFileError(path: outputURLs[0].path,
                                   "only \(written + pending) of \(attributes.sequenceCount) sequences were written")
         }
-        try flush(upTo: pending)
-        if let shard { try close(shard) }
+        try writing {
+            try flush(upTo: pending)
+            if let shard { try close(shard) }
+        }
         shard = nil
         // All shards are complete under their temporary names; now put them in place.
-        for (temporary, final) in zip(temporaryURLs, outputURLs) where rename(temporary.path, final.path) != 0 {
-            throw LogitsFileError(path: final.path, "cannot rename \(temporary.lastPathComponent) into place: \(String(cString: strerror(errno)))")
+        for (index, (temporary, target)) in zip(temporaryURLs, targetURLs).enumerated() {
+            var code: Int32 = 0
+            do {
+                try TemporaryFiles.commit(temporary) {
+                    guard rename(temporary.path, target.path) == 0 else {
+                        code = errno
+                        throw LogitsFileError(path: target.path, "rename failed")
+                    }
+                }
+            } catch {
+                abandon()
+                throw LogitsFileError(path: outputURLs[index].path, "cannot rename \(temporary.lastPathComponent) "
+                                      + "into place: \(FileSync.reason(code))")
+            }
+        }
+        for directory in Set(targetURLs.map { $0.deletingLastPathComponent().path }) {
+            FileSync.syncDirectory(URL(fileURLWithPath: directory))
         }
         finished = true
     }
 
-    /// Removes the temporary files of an export that will not finish.
+    /// Removes the temporary files of an export that will not finish. The open shard is
+    /// discarded, not closed: its writes may be failing, and what it still buffers is not wanted.
     public func abandon() {
-        if let shard { try? shard.file.close() }
+        shard?.file.discard()
         shard = nil
-        for url in temporaryURLs { try? FileManager.default.removeItem(at: url) }
+        for url in temporaryURLs { TemporaryFiles.discard(url) }
         finished = true
+    }
+
+    /// Runs a step that writes through libhdf5. A failure there leaves the file unusable, so the
+    /// export is abandoned at once and the error names the output and the system's reason.
+    private func writing(_ body: () throws -> Void) throws {
+        do {
+            try body()
+        } catch let error as HDF5Error {
+            let index = min(outputURLs.count - 1, temporaryURLs.count - 1)
+            abandon()
+            let reason = error.systemErrorCode.map(FileSync.reason) ?? String(error.detail.prefix(200))
+            throw LogitsFileError(path: outputURLs[max(0, index)].path,
+                                  "could not write the logit file (\(error.operation) of \(error.object)): \(reason); "
+                                  + "the temporary file was removed and nothing was written under this name")
+        }
     }
 
     // MARK: - Blocks and shards
@@ -183,9 +245,8 @@ public final class LogitsWriter {
     private func currentShard() throws -> OpenShard {
         if let shard { return shard }
         let index = written / shardSequences
-        let final = outputURLs[index]
-        let temporary = final.deletingLastPathComponent().appendingPathComponent(
-            ".\(final.lastPathComponent).tmp-\(ProcessInfo.processInfo.processIdentifier)-\(UInt32.random(in: 0 ... .max))")
+        let temporary = TemporaryFiles.temporaryURL(for: targetURLs[index], hidden: true)
+        TemporaryFiles.register(temporary)
         temporaryURLs.append(temporary)
         let start = index * shardSequences
         let end = min(attributes.sequenceCount, start + shardSequences)
@@ -203,6 +264,10 @@ public final class LogitsWriter {
         try shard.file.flush()
         try shard.file.setAttribute("complete", .int64(1))  // last: a reader refuses a file without it
         try shard.file.close()
+        if let code = FileSync.sync(path: shard.file.filePath) {
+            throw LogitsFileError(path: shard.file.filePath,
+                                  "could not flush the logit file to disk (fsync): \(FileSync.reason(code))")
+        }
     }
 }
 
@@ -227,21 +292,22 @@ private final class OpenShard {
         let compression = gzipLevel.map { HDF5Compression.shuffleGzip(level: $0) } ?? .none
         file = try HDF5File(url: url, mode: .truncate)
         tokens = try file.createDataset("tokens", elementType: .int32, shape: [rows, t + 1],
-                                        chunkShape: [block, t + 1], compression: compression)
+                                        chunkShape: [block, t + 1], compression: compression, writeThrough: true)
         switch attributes.mode {
         case .full:
             logits = try file.createDataset("logits", elementType: attributes.dtype, shape: [rows, t, attributes.vocabularySize],
-                                            chunkShape: [block, t, attributes.vocabularySize], compression: compression)
+                                            chunkShape: [block, t, attributes.vocabularySize], compression: compression,
+                                            writeThrough: true)
             indices = nil
             logSumExp = nil
         case .topK(let k):
             let group = try file.createGroup("topk")
             indices = try group.createDataset("indices", elementType: attributes.indexType, shape: [rows, t, k],
-                                              chunkShape: [block, t, k], compression: compression)
+                                              chunkShape: [block, t, k], compression: compression, writeThrough: true)
             logits = try group.createDataset("logits", elementType: attributes.dtype, shape: [rows, t, k],
-                                             chunkShape: [block, t, k], compression: compression)
+                                             chunkShape: [block, t, k], compression: compression, writeThrough: true)
             logSumExp = try file.createDataset("logsumexp", elementType: .float32, shape: [rows, t],
-                                               chunkShape: [block, t], compression: compression)
+                                               chunkShape: [block, t], compression: compression, writeThrough: true)
         }
         let json = try file.createDataset("tokenizer_json", elementType: .uint8, shape: [tokenizerJSON.count])
         try json.writeRows([UInt8](tokenizerJSON), startingAt: 0)
