@@ -31,6 +31,9 @@ public struct ExperimentRunner {
     /// Runs every stage; returns the comparison.
     public func run(progress: @escaping (String) -> Void) throws -> Evaluate.ComparisonResult {
         let e = experiment
+        // A second `run` of the same experiment would redo and delete the first one's stages under it.
+        let lock = try OutputLock(for: runDirectory, command: "alambique run (experiment \(e.name))")
+        defer { withExtendedLifetime(lock) {} }
         let total = 3 + e.students.count + (e.prune ?? []).count + (e.quantize ?? []).count + 1
         var index = 0
         func stage(_ name: String) { index += 1; progress("── stage \(index)/\(total): \(name)") }

@@ -69,6 +69,18 @@ import Testing
         #expect(messages.filter { $0.hasPrefix("done before") }.count == 4, "\(messages)")
     }
 
+    @Test("a second run of the same experiment stops at once, naming the first")
+    func secondRunStops() throws {
+        let root = try Self.workspace()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let runner = try Self.runner(in: root)
+        let first = try OutputLock(for: runner.runDirectory, command: "the first run")
+        let error = #expect(throws: OutputLockError.self) { try runner.run { _ in } }
+        #expect(error?.description.contains("the first run") == true, "\(String(describing: error))")
+        withExtendedLifetime(first) {}
+        #expect(!FileManager.default.fileExists(atPath: runner.runDirectory.appendingPathComponent("teacher").path))
+    }
+
     @Test("a folder under a stage's name that the runner did not make is kept, and the run stops")
     func keepsForeignFolders() throws {
         let root = try Self.workspace()
