@@ -108,6 +108,7 @@ public struct DistillationJob {
 
     /// 2, 0.5, 0.25: no trailing zeros.
     static func number(_ value: Float) -> String {
-        value == value.rounded() ? String(Int(value)) : String(format: "%g", Double(value))
+        // Int(value) traps beyond Int's range (a temperature of 1e30 passes validation); %g keeps those short.
+        value == value.rounded() && abs(value) < 1e6 ? String(Int(value)) : String(format: "%g", Double(value))
     }
 }

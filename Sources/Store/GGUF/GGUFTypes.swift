@@ -5,6 +5,7 @@
 // Spec: https://github.com/ggml-org/ggml/blob/master/docs/gguf.md. All integers little-endian.
 
 import Foundation
+import Tokenizers
 
 /// The type tag of a metadata value (`gguf_type`).
 public enum GGUFValueType: UInt32, Sendable, CaseIterable {
@@ -98,7 +99,7 @@ public enum GGUFValue: Equatable, Sendable {
     /// A short description for messages: the type and, for scalars and short strings, the value.
     public var summary: String {
         switch self {
-        case .string(let v): v.count <= 40 ? "string \"\(v)\"" : "string of \(v.utf8.count) bytes"
+        case .string(let v): v.utf8.count <= 40 ? "string \(Excerpt.quote(v))" : "string of \(v.utf8.count) bytes"
         case .array(let t, let values): "array of \(values.count) \(t)"
         case .float32(let v): "float32 \(v)"
         case .float64(let v): "float64 \(v)"
