@@ -4,7 +4,8 @@
 //   "[" would overflow the stack) and for alias uses (a mapping key that is an alias is hashed whole, and
 //   nested aliases multiply: 780 bytes can stand for gigabytes);
 // - the number of nodes the composed document stands for, aliases counted at every use, counted without
-//   recursion and stopped at the bound.
+//   recursion and stopped at the bound; the same walk refuses base-60 integers, which Yams would compute
+//   without an overflow check.
 // The composed node tree keeps each node's line, so errors can point at the key they are about.
 
 import Foundation
@@ -38,10 +39,7 @@ public struct YAMLBounds: Sendable {
         do { root = try Yams.compose(yaml: yaml) } catch {
             throw LabError("\(source): not valid YAML (\(Excerpt.clip(String(describing: error))))")
         }
-        if let root, !Self.fits(root, maximumNodes) {
-            throw LabError("\(source): the document stands for more than \(maximumNodes) YAML nodes once its aliases "
-                + "are expanded (nested aliases?); refused before reading it")
-        }
+        if let root { try checkNodes(root, source: source) }
         return root
     }
 
@@ -100,21 +98,31 @@ public struct YAMLBounds: Sendable {
         }
     }
 
-    /// Whether `root` stands for at most `limit` nodes, aliases counted at each use; stops at the limit.
-    static func fits(_ root: Node, _ limit: Int) -> Bool {
+    /// `root` stands for at most `maximumNodes` nodes, aliases counted at each use (the walk stops at the
+    /// bound), and holds no base-60 integer: YAML 1.1's `1:30:00` form, which Yams computes without an
+    /// overflow check and so traps on `-999999999999999999:9`. No file of ours takes one.
+    func checkNodes(_ root: Node, source: String) throws {
         var pending = [root], count = 0
         while let node = pending.popLast() {
             count += 1
-            if count > limit { return false }
+            if count > maximumNodes {
+                throw LabError("\(source): the document stands for more than \(maximumNodes) YAML nodes once its "
+                    + "aliases are expanded (nested aliases?); refused before reading it")
+            }
             switch node {
             case .mapping(let mapping):
                 for (key, value) in mapping { pending.append(key); pending.append(value) }
             case .sequence(let sequence):
                 pending.append(contentsOf: sequence)
-            case .scalar, .alias:
+            case .scalar(let scalar):
+                if node.tag.rawValue == Tag.Name.int.rawValue, scalar.string.contains(":") {
+                    let line = node.mark.map { "\(source):\($0.line)" } ?? source
+                    throw LabError("\(line): \(Excerpt.quote(scalar.string)) is a base-60 integer (YAML 1.1), which no "
+                        + "field here takes; quote it if it is text")
+                }
+            case .alias:
                 break
             }
         }
-        return true
     }
 }

@@ -155,3 +155,15 @@ import Testing
         #expect(throws: LabError.self) { try Experiment(yaml: yaml, source: "odd.yaml") }
     }
 }
+
+@Suite("Experiment files with YAML 1.1 numbers") struct ExperimentBase60Tests {
+    @Test("a base-60 integer is refused before Yams computes it (an overflowing one trapped there)",
+          arguments: ["-999999999999999999:9", "190:20:30", "1:2"])
+    func base60(value: String) throws {
+        let yaml = "name: x\nteacher: {preset: student-tiny, steps: \(value)}\nstudents: []\n"
+        let error = #expect(throws: LabError.self) { try Experiment(yaml: yaml, source: "b.yaml") }
+        #expect(error?.message.hasPrefix("b.yaml:2: \"\(value)\" is a base-60 integer") == true, "\(error?.message ?? "")")
+        let quoted = "name: x\nteacher: {preset: student-tiny}\nstudents: [{name: \"\(value.replacingOccurrences(of: ":", with: "-"))\"}]\n"
+        #expect(throws: Never.self) { try Experiment(yaml: quoted, source: "b.yaml") }
+    }
+}
