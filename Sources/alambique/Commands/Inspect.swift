@@ -1,6 +1,7 @@
 import ArgumentParser
 import Compress
 import Foundation
+import Lab
 import Models
 import Store
 
@@ -34,28 +35,14 @@ struct Inspect: ParsableCommand {
         guard top >= 1 else { throw ValidationError("--top must be ≥ 1, got \(top)") }
     }
 
-    /// Why a dense checkpoint's weights cannot load with its config, checked from the header (the
-    /// same check loading makes before building), or nil when they fit or the checkpoint is compressed.
-    static func configMismatch(_ directory: URL) -> String? {
-        guard let config = try? Checkpoint.readConfig(GPTConfig.self, from: directory),
-              let header = try? SafeTensors.readHeader(contentsOf: directory.appendingPathComponent(Checkpoint.modelFileName)),
-              header.metadata[CompressedCheckpoint.quantizationKey] == nil, header.metadata[CompressedCheckpoint.sparseKey] == nil
-        else { return nil }
-        do {
-            try Checkpoint.validateHeader(header, expected: config.parameterShapes)
-            return nil
-        } catch {
-            return "warning: config.json and model.safetensors do not fit together, so this checkpoint will not load:\n  \(error)"
-        }
-    }
-
     func run() throws {
         let url = URL(fileURLWithPath: path)
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
             print(try Inspection.checkpoint(url))
             if let compression = try CompressionSummary.describe(url) { print("\n" + compression) }
-            if let mismatch = Self.configMismatch(url) { print("\n" + mismatch) }
+            // What the files hold is printed first; a checkpoint that will not load still ends in an error.
+            if let problem = CheckpointInspection.loadProblem(url) { throw InspectionProblem(path: path, problem: problem) }
         } else if url.pathExtension == "h5" {
             print(try Inspection.logitsFile(url, sample: Inspection.Sample(sequence: sequence, position: position, top: top)))
         } else if url.pathExtension == "gguf" {
@@ -66,4 +53,11 @@ struct Inspect: ParsableCommand {
             throw ValidationError("\(path): no such file or directory")
         }
     }
+}
+
+/// A checkpoint that `inspect` could describe but that will not load.
+struct InspectionProblem: Error, CustomStringConvertible {
+    let path: String
+    let problem: String
+    var description: String { "\(path): this checkpoint will not load: \(problem)" }
 }
