@@ -1,0 +1,24 @@
+// Replays the experiment fuzzer's saved inputs (FuzzRegressions/experiment/) through
+// `Experiment(yaml:source:)`, as the harness in Sources/AlambiqueFuzz does: `seed-*` files must
+// parse; every other file once crashed or hung the reader and must now throw. None may trap.
+
+import Foundation
+import Testing
+@testable import Lab
+
+@Suite("Fuzz regressions (experiment YAML)") struct ExperimentFuzzRegressionTests {
+    @Test func experimentInputsParseOrThrow() throws {
+        let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("FuzzRegressions/experiment")
+        let names = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { !$0.hasPrefix(".") }.sorted()
+        #expect(names.contains { $0.hasPrefix("seed-") })
+        for name in names {
+            let text = String(decoding: try Data(contentsOf: folder.appendingPathComponent(name)), as: UTF8.self)
+            if name.hasPrefix("seed-") {
+                #expect(throws: Never.self, "\(name)") { try Experiment(yaml: text, source: name) }
+            } else {
+                #expect(throws: (any Error).self, "\(name)") { try Experiment(yaml: text, source: name) }
+            }
+        }
+    }
+}
