@@ -49,7 +49,7 @@ let package = Package(
 
         // Coverage-guided fuzzing of every parser (`make fuzz` builds it with -D FUZZING and libFuzzer);
         // a plain build makes the seed inputs and replays saved ones.
-        .executableTarget(name: "AlambiqueFuzz", dependencies: ["Store", "Models", "Tokenizers", "Lab", "Interop"]),
+        .executableTarget(name: "AlambiqueFuzz", dependencies: ["Store", "Models", "Tokenizers", "Compress", "Lab", "Interop"]),
 
         // Tests (Swift Testing). FuzzRegressions/ holds the fuzzers' saved inputs, read by path.
         .testTarget(name: "AutodiffTests", dependencies: ["Autodiff"]),

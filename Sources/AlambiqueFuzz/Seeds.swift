@@ -4,6 +4,7 @@
 // reach far deeper into a parser than random bytes do.
 
 import Foundation
+import Compress
 import Interop
 import Models
 import Store
@@ -12,9 +13,12 @@ import Tokenizers
 enum FuzzSeeds {
     /// Nineteen distinct characters, the tiny model's vocabulary.
     static let text = "to be or not; a question!\nwhy? "
-    /// The tiny model of the seeds: one layer, two heads, 32 channels (one Q8_0/Q4 block per row).
-    static let tinyConfig = GPTConfig(vocabularySize: CharTokenizer(corpus: text).vocabularySize, contextLength: 8,
-                                      layers: 1, heads: 2, embeddingSize: 32)
+    /// The seeds' models are as small as each format allows, since an execution costs about its input's
+    /// size: 8 channels for float weights, 32 (one Q8_0/Q4 block per row) for quantized GGUF.
+    static let microConfig = GPTConfig(vocabularySize: CharTokenizer(corpus: text).vocabularySize, contextLength: 4,
+                                       layers: 1, heads: 2, embeddingSize: 8, innerSize: 8)
+    static let tinyConfig = GPTConfig(vocabularySize: CharTokenizer(corpus: text).vocabularySize, contextLength: 4,
+                                      layers: 1, heads: 2, embeddingSize: 32, innerSize: 32)
 
     /// Writes seeds for every target under `directory/<target>/`.
     static func write(to directory: URL) throws {
@@ -29,11 +33,12 @@ enum FuzzSeeds {
         defer { try? manager.removeItem(at: work) }
 
         let characters = CharTokenizer(corpus: text)
-        let checkpoint = work.appendingPathComponent("tiny")
-        let config = tinyConfig
-        let model = try GPT(config: config, seed: 1)
         let info = CheckpointInfo(name: "fuzz-tiny-F32", role: "teacher", corpus: "fuzz")
-        try Checkpoint.save(module: model, config: config, tokenizer: characters, info: info, to: checkpoint)
+        let checkpoint = work.appendingPathComponent("micro"), tinyCheckpoint = work.appendingPathComponent("tiny")
+        for (config, directory) in [(microConfig, checkpoint), (tinyConfig, tinyCheckpoint)] {
+            try Checkpoint.save(module: try GPT(config: config, seed: 1), config: config, tokenizer: characters, info: info,
+                                to: directory)
+        }
 
         let safeTensors = try folder(.safetensors)
         try copy(checkpoint.appendingPathComponent(Checkpoint.modelFileName), to: safeTensors.appendingPathComponent("seed-f32"))
@@ -64,10 +69,13 @@ enum FuzzSeeds {
         try writeLogitsSeeds(to: try folder(.logits), tokenizer: characters)
 
         let gguf = try folder(.gguf)
-        let loaded = try CompressedCheckpoint.load(from: checkpoint, packSparse: false)
+        let micro = try CompressedCheckpoint.load(from: checkpoint, packSparse: false)
+        let tiny = try CompressedCheckpoint.load(from: tinyCheckpoint, packSparse: false)
         for type in GGUFExportType.allCases {
-            try GPT2GGUF.export(loaded, type: type).writer.encoded().write(to: gguf.appendingPathComponent("seed-\(type.rawValue).gguf"))
+            try GPT2GGUF.export(type == .f32 || type == .f16 ? micro : tiny, type: type).writer.encoded().write(to: gguf.appendingPathComponent("seed-\(type.rawValue).gguf"))
         }
+        // The experiment seeds are the repository's experiments/*.yaml, which `make fuzz` copies here.
+        _ = try folder(.experiment)
     }
 
     /// A top-k file (uncompressed) and a full file (gzip), each of 3 sequences of context 4.

@@ -109,7 +109,15 @@ public struct Experiment: Codable, Equatable, Sendable {
 
     public init(yaml: String, source: String) throws {
         let object: Any?
-        do { object = try Yams.load(yaml: yaml) } catch { throw LabError("\(source): not valid YAML (\(error))") }
+        do {
+            let node = try Yams.compose(yaml: yaml)
+            if let node { try Self.rejectNonScalarKeys(node, source: source) }
+            object = node?.any
+        } catch let error as LabError {
+            throw error
+        } catch {
+            throw LabError("\(source): not valid YAML (\(error))")
+        }
         guard let root = object as? [String: Any] else { throw LabError("\(source): expected a mapping at the top") }
         // Errors name the line of the key they are about.
         func located(_ key: String, _ value: String? = nil) -> String {
@@ -131,6 +139,25 @@ public struct Experiment: Codable, Equatable, Sendable {
             throw LabError("\(source): \(error)")
         }
         try validate(source: source, locate: located)
+    }
+
+    /// Yams builds a dictionary only from string keys and traps on any other (`[a]: 1`, `? {a: 1}`), so
+    /// every mapping key is checked to be a scalar before the document is constructed.
+    static func rejectNonScalarKeys(_ node: Node, source: String) throws {
+        switch node {
+        case .mapping(let mapping):
+            for (key, value) in mapping {
+                guard case .scalar = key else {
+                    let kind = switch key { case .mapping: "a mapping"; case .sequence: "a sequence"; default: "an alias" }
+                    throw LabError("\(key.mark.map { "\(source):\($0.line)" } ?? source): a key must be a plain name, found \(kind)")
+                }
+                try rejectNonScalarKeys(value, source: source)
+            }
+        case .sequence(let sequence):
+            for item in sequence { try rejectNonScalarKeys(item, source: source) }
+        case .scalar, .alias:
+            break
+        }
     }
 
     /// The 1-based line where `key:` (followed by `value`, when given) first appears in `text`.

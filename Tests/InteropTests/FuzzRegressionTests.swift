@@ -18,7 +18,7 @@ import Testing
         _ = try GPT2GGUF.load(file)
     }
 
-    @Test func ggufInputsImportOrThrow() throws {
+    @Test(.timeLimit(.minutes(1))) func ggufInputsImportOrThrow() throws {
         let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
             .appendingPathComponent("FuzzRegressions/gguf")
         let names = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { !$0.hasPrefix(".") }.sorted()

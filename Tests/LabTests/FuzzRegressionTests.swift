@@ -7,7 +7,17 @@ import Testing
 @testable import Lab
 
 @Suite("Fuzz regressions (experiment YAML)") struct ExperimentFuzzRegressionTests {
-    @Test func experimentInputsParseOrThrow() throws {
+    /// Yams traps when it builds a dictionary with a key that is not a string; the reader refuses such keys first.
+    @Test func nonScalarKeysAreErrors() {
+        let documents = ["[a]: 1\n", "? {a: 1}\n: 2\n", "name: x\nteacher: {preset: p, [k]: 1}\nstudents: []\n"]
+        for yaml in documents {
+            let error = #expect(throws: LabError.self) { try Experiment(yaml: yaml, source: "bad.yaml") }
+            #expect(error?.message.hasPrefix("bad.yaml:") == true)
+            #expect(error?.message.contains("a key must be a plain name, found a") == true, "\(error.map { "\($0)" } ?? "")")
+        }
+    }
+
+    @Test(.timeLimit(.minutes(1))) func experimentInputsParseOrThrow() throws {
         let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
             .appendingPathComponent("FuzzRegressions/experiment")
         let names = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { !$0.hasPrefix(".") }.sorted()

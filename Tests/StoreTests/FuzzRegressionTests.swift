@@ -17,8 +17,8 @@ private func fuzzInputs(_ parser: String) throws -> [(name: String, bytes: Data)
 }
 
 @Suite("Fuzz regressions (Store)") struct StoreFuzzRegressionTests {
-    /// The seeds' tiny model (AlambiqueFuzz's FuzzSeeds.tinyConfig: 19 characters, 1 layer, 2 heads, 32 channels).
-    static let tinyConfig = GPTConfig(vocabularySize: 19, contextLength: 8, layers: 1, heads: 2, embeddingSize: 32)
+    /// The seeds' model (AlambiqueFuzz's FuzzSeeds.microConfig: 19 characters, 1 layer, 2 heads, 8 channels).
+    static let microConfig = GPTConfig(vocabularySize: 19, contextLength: 4, layers: 1, heads: 2, embeddingSize: 8, innerSize: 8)
 
     /// The safetensors harness: decode, widen every float tensor, load strictly into the tiny model.
     static func loadSafeTensors(_ bytes: Data) throws {
@@ -27,10 +27,10 @@ private func fuzzInputs(_ parser: String) throws -> [(name: String, bytes: Data)
         for entry in file.entries where [.float32, .float16, .bfloat16].contains(entry.dataType) {
             parameters[entry.name] = ParameterValues(shape: entry.shape, values: try file.floats(named: entry.name))
         }
-        try GPT(config: tinyConfig, seed: 0).loadParameters(parameters, source: "model.safetensors")
+        try GPT(config: microConfig, seed: 0).loadParameters(parameters, source: "model.safetensors")
     }
 
-    @Test func safeTensorsInputsLoadOrThrow() throws {
+    @Test(.timeLimit(.minutes(1))) func safeTensorsInputsLoadOrThrow() throws {
         let inputs = try fuzzInputs("safetensors")
         #expect(inputs.contains { $0.name.hasPrefix("seed-") })
         for (name, bytes) in inputs {
@@ -44,7 +44,7 @@ private func fuzzInputs(_ parser: String) throws -> [(name: String, bytes: Data)
         }
     }
 
-    @Test func configInputsLoadOrThrow() throws {
+    @Test(.timeLimit(.minutes(1))) func configInputsLoadOrThrow() throws {
         let inputs = try fuzzInputs("config")
         #expect(inputs.contains { $0.name.hasPrefix("seed-") })
         let directory = try TemporaryDirectory()
@@ -63,7 +63,7 @@ private func fuzzInputs(_ parser: String) throws -> [(name: String, bytes: Data)
         }
     }
 
-    @Test func logitFileInputsOpenOrThrow() throws {
+    @Test(.timeLimit(.minutes(1))) func logitFileInputsOpenOrThrow() throws {
         let inputs = try fuzzInputs("logits")
         #expect(inputs.contains { $0.name.hasPrefix("seed-") })
         let directory = try TemporaryDirectory()
@@ -71,12 +71,7 @@ private func fuzzInputs(_ parser: String) throws -> [(name: String, bytes: Data)
         for (name, bytes) in inputs {
             let url = directory.file("input.h5")
             try bytes.write(to: url)
-            let open = {
-                _ = try Inspection.logitsFile(url)
-                let reader = try LogitsReader(url: url)
-                defer { try? reader.close() }
-                _ = try reader.read(0 ..< min(reader.sequenceCount, 2))
-            }
+            let open = { _ = try Inspection.logitsFile(url) }
             if name.hasPrefix("seed-") {
                 #expect(throws: Never.self, "\(name)") { try open() }
             } else {

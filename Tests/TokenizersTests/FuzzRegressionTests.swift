@@ -9,7 +9,7 @@ import Testing
 @Suite("Fuzz regressions (tokenizer.json)") struct TokenizerFuzzRegressionTests {
     static let sample = "To be, or not to be: that is the question.\n Ça va? 日本 🙂"
 
-    @Test func tokenizerInputsLoadOrThrow() throws {
+    @Test(.timeLimit(.minutes(1))) func tokenizerInputsLoadOrThrow() throws {
         let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
             .appendingPathComponent("FuzzRegressions/tokenizer")
         let names = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { !$0.hasPrefix(".") }.sorted()
