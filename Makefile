@@ -151,19 +151,21 @@ FUZZ_MODE_logits := -fork=1 -ignore_crashes=1
 fuzz: deps
 	@test -n "$(FUZZER_LIB)" || { echo "error: the Swift toolchain has no libclang_rt.fuzzer_no_main-$(ARCH).a" >&2; exit 1; }
 	$(SWIFT) build -c release --scratch-path $(FUZZ_SCRATCH) --product AlambiqueFuzz $(CPU_FLAGS) $(FUZZ_FLAGS)
-	ASAN_OPTIONS=detect_leaks=0 $(FUZZ_BIN) seeds $(FUZZ_DIR)/seeds
+	SWIFT_BACKTRACE=enable=no ASAN_OPTIONS=detect_leaks=0 $(FUZZ_BIN) seeds $(FUZZ_DIR)/seeds
 	cp experiments/*.yaml $(FUZZ_DIR)/seeds/experiment/
 	@status=0; for t in $(FUZZ_TARGETS); do \
 	  mkdir -p $(FUZZ_DIR)/corpus/$$t $(FUZZ_DIR)/artifacts/$$t; \
 	  echo "fuzzing $$t: $(FUZZ_RUNS) runs (log: $(FUZZ_DIR)/$$t.log)"; \
 	  mode="$(FUZZ_MODE_logits)"; [ $$t = logits ] || mode=; \
-	  ASAN_OPTIONS=detect_leaks=0 $(FUZZ_BIN) $$t $$mode -runs=$(FUZZ_RUNS) -timeout=$(FUZZ_TIMEOUT) \
+	  SWIFT_BACKTRACE=enable=no ASAN_OPTIONS=detect_leaks=0 $(FUZZ_BIN) $$t $$mode -runs=$(FUZZ_RUNS) -timeout=$(FUZZ_TIMEOUT) \
 	    -rss_limit_mb=$(FUZZ_RSS_MB) -print_final_stats=1 -artifact_prefix=$(FUZZ_DIR)/artifacts/$$t/ \
 	    $(FUZZ_DIR)/corpus/$$t $(FUZZ_DIR)/seeds/$$t $$(ls -d Tests/*/FuzzRegressions/$$t 2>/dev/null) \
 	    > $(FUZZ_DIR)/$$t.log 2>&1 || { status=1; echo "  FAILED: see $(FUZZ_DIR)/$$t.log and $(FUZZ_DIR)/artifacts/$$t/"; }; \
 	  for f in $$(ls $(FUZZ_DIR)/artifacts/$$t/ 2>/dev/null); do \
-	    if [ $$t = logits ] && case $$f in crash-*) true;; *) false;; esac && ASAN_OPTIONS=detect_leaks=0 \
-	      $(FUZZ_BIN) $$t $(FUZZ_DIR)/artifacts/$$t/$$f 2>&1 | grep -E '^ *#[0-9]+ ' | grep -v -m1 compiler-rt | grep -q libhdf5; then \
+	    replay=$$(SWIFT_BACKTRACE=enable=no ASAN_OPTIONS=detect_leaks=0 $(FUZZ_BIN) $$t -timeout=$(FUZZ_TIMEOUT) \
+	      -rss_limit_mb=$(FUZZ_RSS_MB) $(FUZZ_DIR)/artifacts/$$t/$$f 2>&1) && { \
+	      echo "  does not reproduce alone (memory gathered over the run): $(FUZZ_DIR)/artifacts/$$t/$$f"; continue; }; \
+	    if [ $$t = logits ] && echo "$$replay" | grep -E '^ *#[0-9]+ ' | grep -v -m1 compiler-rt | grep -q libhdf5; then \
 	      echo "  inside libhdf5: $(FUZZ_DIR)/artifacts/$$t/$$f"; \
 	    else status=1; echo "  FOUND: $(FUZZ_DIR)/artifacts/$$t/$$f"; fi; \
 	  done; \
