@@ -33,7 +33,9 @@ enum FuzzCommand {
             var count = 0
             for path in arguments.dropFirst(2) {
                 for file in files(at: path) {
-                    guard let data = FileManager.default.contents(atPath: file) else { return fail("cannot read \(file)") }
+                    guard let data = FileManager.default.contents(atPath: file) else {
+                        return fail("cannot read \(file)")
+                    }
                     target.run([UInt8](data))
                     count += 1
                 }
@@ -48,7 +50,9 @@ enum FuzzCommand {
     /// `path` itself, or the regular files inside it (sorted), skipping hidden ones.
     static func files(at path: String) -> [String] {
         var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else { return [path] }
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else {
+            return [path]
+        }
         let names = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
         return names.filter { !$0.hasPrefix(".") }.sorted().map { path + "/" + $0 }
     }
@@ -80,7 +84,8 @@ func fuzzMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CC
         setenv("ALAMBIQUE_FUZZ_TARGET", target.rawValue, 1)
         arguments.remove(at: 1)
     }
-    guard let name = ProcessInfo.processInfo.environment["ALAMBIQUE_FUZZ_TARGET"], let target = FuzzTarget(rawValue: name) else {
+    guard let name = ProcessInfo.processInfo.environment["ALAMBIQUE_FUZZ_TARGET"],
+          let target = FuzzTarget(rawValue: name) else {
         return FuzzCommand.fail(FuzzCommand.usage)
     }
     fuzzedTarget = target

@@ -36,32 +36,37 @@ enum FuzzSeeds {
         let info = CheckpointInfo(name: "fuzz-tiny-F32", role: "teacher", corpus: "fuzz")
         let checkpoint = work.appendingPathComponent("micro"), tinyCheckpoint = work.appendingPathComponent("tiny")
         for (config, directory) in [(microConfig, checkpoint), (tinyConfig, tinyCheckpoint)] {
-            try Checkpoint.save(module: try GPT(config: config, seed: 1), config: config, tokenizer: characters, info: info,
-                                to: directory)
+            try Checkpoint.save(module: try GPT(config: config, seed: 1), config: config, tokenizer: characters,
+                                info: info, to: directory)
         }
 
         let safeTensors = try folder(.safetensors)
-        try copy(checkpoint.appendingPathComponent(Checkpoint.modelFileName), to: safeTensors.appendingPathComponent("seed-f32"))
-        let halves = try SafeTensors.read(contentsOf: checkpoint.appendingPathComponent(Checkpoint.modelFileName)).entries.map {
+        let weights = checkpoint.appendingPathComponent(Checkpoint.modelFileName)
+        try copy(weights, to: safeTensors.appendingPathComponent("seed-f32"))
+        let halves = try SafeTensors.read(contentsOf: weights).entries.map {
             SafeTensorsEntry.float16(name: $0.name, shape: $0.shape, converting: try $0.floats())
         }
         try SafeTensors.write(halves, metadata: ["format": "pt"], to: safeTensors.appendingPathComponent("seed-f16"))
-        try SafeTensors.write([SafeTensorsEntry(name: "a.blocks", shape: [2, 34], values: [UInt8](repeating: 7, count: 68)),
+        try SafeTensors.write([SafeTensorsEntry(name: "a.blocks", shape: [2, 34],
+                                                values: [UInt8](repeating: 7, count: 68)),
                                SafeTensorsEntry(name: "b.q", shape: [3], values: [Int8(-1), 0, 1])],
                               metadata: ["alambique.quantization": "{\"a\": \"q8_0\"}"],
                               to: safeTensors.appendingPathComponent("seed-blocks"))
 
         let configs = try folder(.config)
-        try copy(checkpoint.appendingPathComponent(Checkpoint.configFileName), to: configs.appendingPathComponent("seed-tiny.json"))
-        let pruned = GPTConfig(vocabularySize: characters.vocabularySize, contextLength: 8, layers: 2, heads: 4, embeddingSize: 32,
-                               innerSize: 64, prunedHeads: [1: [0, 2]])
+        try copy(checkpoint.appendingPathComponent(Checkpoint.configFileName),
+                 to: configs.appendingPathComponent("seed-tiny.json"))
+        let pruned = GPTConfig(vocabularySize: characters.vocabularySize, contextLength: 8, layers: 2, heads: 4,
+                               embeddingSize: 32, innerSize: 64, prunedHeads: [1: [0, 2]])
         let prunedCheckpoint = work.appendingPathComponent("pruned")
         try Checkpoint.save(module: try GPT(config: pruned, seed: 2), config: pruned, tokenizer: characters, info: info,
                             to: prunedCheckpoint)
-        try copy(prunedCheckpoint.appendingPathComponent(Checkpoint.configFileName), to: configs.appendingPathComponent("seed-pruned.json"))
+        try copy(prunedCheckpoint.appendingPathComponent(Checkpoint.configFileName),
+                 to: configs.appendingPathComponent("seed-pruned.json"))
 
         let tokenizers = try folder(.tokenizer)
-        let bpe = try BPETokenizer.train(text: String(repeating: text, count: 8) + "the theme then these", vocabularySize: 270)
+        let bpe = try BPETokenizer.train(text: String(repeating: text, count: 8) + "the theme then these",
+                                         vocabularySize: 270)
         for (name, tokenizer) in [("char", characters as any Tokenizer), ("byte", ByteTokenizer()), ("bpe", bpe)] {
             try Data(tokenizer.tokenizerJSONBytes()).write(to: tokenizers.appendingPathComponent("seed-\(name).json"))
         }
@@ -72,7 +77,8 @@ enum FuzzSeeds {
         let micro = try CompressedCheckpoint.load(from: checkpoint, packSparse: false)
         let tiny = try CompressedCheckpoint.load(from: tinyCheckpoint, packSparse: false)
         for type in GGUFExportType.allCases {
-            try GPT2GGUF.export(type == .f32 || type == .f16 ? micro : tiny, type: type).writer.encoded().write(to: gguf.appendingPathComponent("seed-\(type.rawValue).gguf"))
+            let export = try GPT2GGUF.export(type == .f32 || type == .f16 ? micro : tiny, type: type)
+            try export.writer.encoded().write(to: gguf.appendingPathComponent("seed-\(type.rawValue).gguf"))
         }
         // The experiment seeds are the repository's experiments/*.yaml, which `make fuzz` copies here.
         _ = try folder(.experiment)
@@ -82,7 +88,8 @@ enum FuzzSeeds {
     static func writeLogitsSeeds(to folder: URL, tokenizer: any Tokenizer) throws {
         let (n, t, v, k) = (3, 4, tokenizer.vocabularySize, 4)
         let tokens = (0 ..< n * (t + 1)).map { Int32($0 % v) }
-        for (name, mode, gzip) in [("seed-topk.h5", LogitsMode.topK(k), nil as Int?), ("seed-full.h5", LogitsMode.full, 4)] {
+        let files = [("seed-topk.h5", LogitsMode.topK(k), nil as Int?), ("seed-full.h5", LogitsMode.full, 4)]
+        for (name, mode, gzip) in files {
             let attributes = LogitsFileAttributes(
                 teacher: "fuzz-tiny-F32", teacherSHA256: String(repeating: "0", count: 64),
                 tokenizerSHA256: tokenizer.fingerprint(), vocabularySize: v, context: t, mode: mode,

@@ -111,7 +111,7 @@ public struct Experiment: Codable, Equatable, Sendable {
         let object: Any?
         do {
             let node = try Yams.compose(yaml: yaml)
-            if let node { try Self.rejectNonScalarKeys(node, source: source) }
+            if let node { try Self.rejectWhatYamsTrapsOn(node, source: source) }
             object = node?.any
         } catch let error as LabError {
             throw error
@@ -141,21 +141,32 @@ public struct Experiment: Codable, Equatable, Sendable {
         try validate(source: source, locate: located)
     }
 
-    /// Yams builds a dictionary only from string keys and traps on any other (`[a]: 1`, `? {a: 1}`), so
-    /// every mapping key is checked to be a scalar before the document is constructed.
-    static func rejectNonScalarKeys(_ node: Node, source: String) throws {
+    /// Yams traps while constructing two things a document can hold: a mapping key that is not a string
+    /// (`[a]: 1`, `? {a: 1}`) and a base-60 integer (YAML 1.1) that overflows (`-999999999999999999:9`).
+    /// Both are refused on the composed document, before anything is constructed.
+    static func rejectWhatYamsTrapsOn(_ node: Node, source: String) throws {
+        func place(_ node: Node) -> String { node.mark.map { "\(source):\($0.line)" } ?? source }
         switch node {
         case .mapping(let mapping):
             for (key, value) in mapping {
                 guard case .scalar = key else {
-                    let kind = switch key { case .mapping: "a mapping"; case .sequence: "a sequence"; default: "an alias" }
-                    throw LabError("\(key.mark.map { "\(source):\($0.line)" } ?? source): a key must be a plain name, found \(kind)")
+                    let kind = switch key {
+                    case .mapping: "a mapping"
+                    case .sequence: "a sequence"
+                    default: "an alias"
+                    }
+                    throw LabError("\(place(key)): a key must be a plain name, found \(kind)")
                 }
-                try rejectNonScalarKeys(value, source: source)
+                try rejectWhatYamsTrapsOn(value, source: source)
             }
         case .sequence(let sequence):
-            for item in sequence { try rejectNonScalarKeys(item, source: source) }
-        case .scalar, .alias:
+            for item in sequence { try rejectWhatYamsTrapsOn(item, source: source) }
+        case .scalar(let scalar):
+            if node.tag.rawValue == Tag.Name.int.rawValue, scalar.string.contains(":") {
+                throw LabError("\(place(node)): \"\(scalar.string.prefix(40))\" is a base-60 integer (YAML 1.1), which no "
+                               + "experiment field takes; quote it if it is text")
+            }
+        case .alias:
             break
         }
     }

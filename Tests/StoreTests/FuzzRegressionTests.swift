@@ -18,7 +18,8 @@ private func fuzzInputs(_ parser: String) throws -> [(name: String, bytes: Data)
 
 @Suite("Fuzz regressions (Store)") struct StoreFuzzRegressionTests {
     /// The seeds' model (AlambiqueFuzz's FuzzSeeds.microConfig: 19 characters, 1 layer, 2 heads, 8 channels).
-    static let microConfig = GPTConfig(vocabularySize: 19, contextLength: 4, layers: 1, heads: 2, embeddingSize: 8, innerSize: 8)
+    static let microConfig = GPTConfig(vocabularySize: 19, contextLength: 4, layers: 1, heads: 2, embeddingSize: 8,
+                                       innerSize: 8)
 
     /// The safetensors harness: decode, widen every float tensor, load strictly into the tiny model.
     static func loadSafeTensors(_ bytes: Data) throws {

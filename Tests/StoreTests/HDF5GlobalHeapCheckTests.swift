@@ -17,14 +17,17 @@ import Tokenizers
             vocabularySize: tokenizer.vocabularySize, context: t, mode: .topK(k), dtype: .float32, split: "val",
             created: "2025-01-01T00:00:00Z", stride: t, sequenceCount: n)
         let url = directory.file("heap.h5")
-        let writer = try LogitsWriter(url: url, attributes: attributes, tokenizerJSON: Data(tokenizer.tokenizerJSONBytes()),
+        let writer = try LogitsWriter(url: url, attributes: attributes,
+                                      tokenizerJSON: Data(tokenizer.tokenizerJSONBytes()),
                                       layout: LogitsLayout(gzipLevel: nil))
+        let indices = (0 ..< n * t * k).map { Int32($0 % k) }
         try writer.append(tokens: [Int32](repeating: 1, count: n * (t + 1)),
-                          values: .topK(indices: [Int32](repeating: 0, count: n * t * k).enumerated().map { Int32($0.offset % k) },
-                                        logits: [Float](repeating: 1, count: n * t * k), logSumExp: [Float](repeating: 2, count: n * t)))
+                          values: .topK(indices: indices, logits: [Float](repeating: 1, count: n * t * k),
+                                        logSumExp: [Float](repeating: 2, count: n * t)))
         try writer.finish()
         let bytes = [UInt8](try Data(contentsOf: url))
-        let heap = try #require((0 ..< bytes.count - 5).first { Array(bytes[$0 ..< $0 + 5]) == Array("GCOL".utf8) + [1] })
+        let signature = Array("GCOL".utf8) + [1]
+        let heap = try #require((0 ..< bytes.count - 5).first { Array(bytes[$0 ..< $0 + 5]) == signature })
         return (url, heap)
     }
 

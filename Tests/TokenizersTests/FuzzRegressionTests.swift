@@ -12,7 +12,8 @@ import Testing
     @Test(.timeLimit(.minutes(1))) func tokenizerInputsLoadOrThrow() throws {
         let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
             .appendingPathComponent("FuzzRegressions/tokenizer")
-        let names = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { !$0.hasPrefix(".") }.sorted()
+        let names = try FileManager.default.contentsOfDirectory(atPath: folder.path)
+            .filter { !$0.hasPrefix(".") }.sorted()
         #expect(names.contains { $0.hasPrefix("seed-") })
         for name in names {
             let bytes = [UInt8](try Data(contentsOf: folder.appendingPathComponent(name)))

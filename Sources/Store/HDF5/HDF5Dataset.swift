@@ -213,7 +213,9 @@ public final class HDF5Dataset: HDF5Object {
         try requireOpen("read storage size")
         let size = H5Dget_storage_size(identifier)
         // A corrupted file can claim any 64-bit size.
-        guard let bytes = Int(exactly: size) else { throw failure("read storage size", "the file claims \(size) bytes") }
+        guard let bytes = Int(exactly: size) else {
+            throw failure("read storage size", "the file claims \(size) bytes")
+        }
         return bytes
     }
 

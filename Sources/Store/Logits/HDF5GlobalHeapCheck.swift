@@ -25,7 +25,8 @@ enum HDF5GlobalHeapCheck {
                 offset = start + 1
                 guard signature.indices.allSatisfy({ raw[start + $0] == signature[$0] }) else { continue }
                 if let problem = problem(in: raw, collectionAt: start) {
-                    throw LogitsFileError(path: url.path, "the HDF5 global heap at byte \(start) (where string attributes are stored) is corrupted: \(problem)")
+                    throw LogitsFileError(path: url.path, "the HDF5 global heap at byte \(start) (where string "
+                                              + "attributes are stored) is corrupted: \(problem)")
                 }
             }
         }
@@ -51,7 +52,7 @@ enum HDF5GlobalHeapCheck {
             let need = index == 0 ? objectSize : (overflow ? UInt64.max : UInt64(headerSize) + padded / 8 * 8)
             guard need > 0 else { return "a free-space entry at byte \(position) has length 0" }
             guard need <= left else {
-                return "object \(index) at byte \(position) needs \(need) bytes, but only \(left) remain in the collection"
+                return "object \(index) at byte \(position) needs \(need) bytes, but only \(left) remain in the heap"
             }
             position += Int(need)
         }
