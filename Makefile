@@ -18,7 +18,7 @@ endif
 
 BIN := .build/release/alambique
 
-.PHONY: all build test demo data bench interop readme-table check-resume check-slow deps clean help
+.PHONY: all build test demo data bench interop readme-table check-resume check-slow fuzz deps clean help
 
 # The demo: the default experiment (teacher, logits, distilled and baseline students, pruning,
 # quantization, comparison), sized to run in a few minutes; rerunning skips finished stages.
@@ -35,6 +35,8 @@ help:
 	@echo "make interop Python checks in a venv it creates: HF tokenizers and transformers read our files,"
 	@echo "             h5py our logit files, llama.cpp (llama-cpp-python) our GGUF exports"
 	@echo "make check-resume  kill -9 a training run mid-way, resume it, compare every loss bit for bit"
+	@echo "make fuzz    libFuzzer (+ AddressSanitizer) over every parser, FUZZ_RUNS=$(FUZZ_RUNS) executions each,"
+	@echo "             one after another; prints exec/s and coverage, fails on a crash or hang (FUZZ_TARGETS=...)"
 	@echo "CPU flags in use: $(if $(CPU_FLAGS),$(CPU_FLAGS),(none: baseline $(ARCH)))"
 
 ## deps: libopenblas-dev, libhdf5-dev and pkg-config, installed with apt-get when missing and possible.
@@ -122,6 +124,61 @@ check-resume: build
 check-slow: data check-resume
 	ALAMBIQUE_CORPUS_DIR=$(CURDIR)/data/shakespeare $(SWIFT) test $(CPU_FLAGS) --filter CorpusRoundTripTests
 	ALAMBIQUE_SLOW_TESTS=1 $(SWIFT) test $(CPU_FLAGS) --filter ExperimentRunnerTests
+
+# Coverage-guided fuzzing (not part of `make test`). swiftc instruments every Swift module for
+# libFuzzer (edge coverage, comparison tracing) and AddressSanitizer; libFuzzer's no-main runtime is
+# linked because SwiftPM gives an executable its own entry point (AlambiqueFuzz_main starts the
+# driver). Seeds are valid files made by the lab's writers plus experiments/*.yaml; the regression
+# inputs under Tests/*/FuzzRegressions join the corpus. A crash, hang (> FUZZ_TIMEOUT s) or
+# allocation beyond FUZZ_RSS_MB stops the run with its input in $(FUZZ_DIR)/artifacts/<target>/. Leak
+# reports are off: the Swift runtime keeps caches for the whole process, which LeakSanitizer would flag.
+FUZZ_TARGETS ?= safetensors config tokenizer logits gguf experiment
+FUZZ_RUNS ?= 1000000
+FUZZ_TIMEOUT ?= 10
+FUZZ_RSS_MB ?= 2048
+FUZZ_DIR ?= .build/fuzz-work
+FUZZ_SCRATCH := .build/fuzz
+FUZZ_BIN := $(FUZZ_SCRATCH)/release/AlambiqueFuzz
+FUZZER_LIB := $(realpath $(firstword $(wildcard $(dir $(realpath $(shell command -v swiftc)))../lib/clang/*/lib/linux/libclang_rt.fuzzer_no_main-$(ARCH).a)))
+FUZZ_FLAGS := -Xswiftc -sanitize=address -Xswiftc -sanitize-coverage=edge,trace-cmp,inline-8bit-counters,pc-table \
+	-Xswiftc -DFUZZING -Xlinker $(FUZZER_LIB) -Xlinker -lstdc++
+
+# libhdf5 1.10 itself crashes on some corrupted files (H5HG_read follows a heap object index that is
+# out of range); the reader screens what it can (HDF5GlobalHeapCheck.swift) and the rest is inside
+# libhdf5. The logits target therefore runs in fork mode, going on past crashes, and every crash input
+# is replayed afterwards: one whose top frame is not in libhdf5, or any hang, fails the run.
+FUZZ_MODE_logits := -fork=1 -ignore_crashes=1
+
+fuzz: deps
+	@test -n "$(FUZZER_LIB)" || { echo "error: the Swift toolchain has no libclang_rt.fuzzer_no_main-$(ARCH).a" >&2; exit 1; }
+	$(SWIFT) build -c release --scratch-path $(FUZZ_SCRATCH) --product AlambiqueFuzz $(CPU_FLAGS) $(FUZZ_FLAGS)
+	SWIFT_BACKTRACE=enable=no ASAN_OPTIONS=detect_leaks=0 $(FUZZ_BIN) seeds $(FUZZ_DIR)/seeds
+	cp experiments/*.yaml $(FUZZ_DIR)/seeds/experiment/
+	@status=0; for t in $(FUZZ_TARGETS); do \
+	  mkdir -p $(FUZZ_DIR)/corpus/$$t $(FUZZ_DIR)/artifacts/$$t; \
+	  echo "fuzzing $$t: $(FUZZ_RUNS) runs (log: $(FUZZ_DIR)/$$t.log)"; \
+	  mode="$(FUZZ_MODE_logits)"; [ $$t = logits ] || mode=; \
+	  SWIFT_BACKTRACE=enable=no ASAN_OPTIONS=detect_leaks=0 $(FUZZ_BIN) $$t $$mode -runs=$(FUZZ_RUNS) -timeout=$(FUZZ_TIMEOUT) \
+	    -rss_limit_mb=$(FUZZ_RSS_MB) -print_final_stats=1 -artifact_prefix=$(FUZZ_DIR)/artifacts/$$t/ \
+	    $(FUZZ_DIR)/corpus/$$t $(FUZZ_DIR)/seeds/$$t $$(ls -d Tests/*/FuzzRegressions/$$t 2>/dev/null) \
+	    > $(FUZZ_DIR)/$$t.log 2>&1 || { status=1; echo "  FAILED: see $(FUZZ_DIR)/$$t.log and $(FUZZ_DIR)/artifacts/$$t/"; }; \
+	  for f in $$(ls $(FUZZ_DIR)/artifacts/$$t/ 2>/dev/null); do \
+	    replay=$$(SWIFT_BACKTRACE=enable=no ASAN_OPTIONS=detect_leaks=0 $(FUZZ_BIN) $$t -timeout=$(FUZZ_TIMEOUT) \
+	      -rss_limit_mb=$(FUZZ_RSS_MB) $(FUZZ_DIR)/artifacts/$$t/$$f 2>&1) && { \
+	      echo "  does not reproduce alone (memory gathered over the run): $(FUZZ_DIR)/artifacts/$$t/$$f"; continue; }; \
+	    if [ $$t = logits ] && echo "$$replay" | grep -E '^ *#[0-9]+ ' | grep -v -m1 compiler-rt | grep -q libhdf5; then \
+	      echo "  inside libhdf5: $(FUZZ_DIR)/artifacts/$$t/$$f"; \
+	    else status=1; echo "  FOUND: $(FUZZ_DIR)/artifacts/$$t/$$f"; fi; \
+	  done; \
+	done; \
+	printf "%-12s %10s %8s %6s %6s %7s %8s\n" target runs exec/s cov ft corpus artifacts; \
+	for t in $(FUZZ_TARGETS); do \
+	  last=$$(grep -E '^#[0-9]+' $(FUZZ_DIR)/$$t.log | tail -1); \
+	  printf "%-12s %10s %8s %6s %6s %7s %8s\n" $$t "$$(echo "$$last" | grep -o '^#[0-9]*' | tr -d '#')" \
+	    "$$(echo "$$last" | grep -o 'exec/s: [0-9]*' | grep -o '[0-9]*')" \
+	    "$$(echo "$$last" | grep -o 'cov: [0-9]*' | grep -o '[0-9]*')" "$$(echo "$$last" | grep -o 'ft: [0-9]*' | grep -o '[0-9]*')" \
+	    "$$(ls $(FUZZ_DIR)/corpus/$$t | wc -l)" "$$(ls $(FUZZ_DIR)/artifacts/$$t | wc -l)"; \
+	done; exit $$status
 
 clean:
 	rm -rf .build

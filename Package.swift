@@ -47,16 +47,20 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
-        // Tests (Swift Testing).
+        // Coverage-guided fuzzing of every parser (`make fuzz` builds it with -D FUZZING and libFuzzer);
+        // a plain build makes the seed inputs and replays saved ones.
+        .executableTarget(name: "AlambiqueFuzz", dependencies: ["Store", "Models", "Tokenizers", "Compress", "Lab", "Interop"]),
+
+        // Tests (Swift Testing). FuzzRegressions/ holds the fuzzers' saved inputs, read by path.
         .testTarget(name: "AutodiffTests", dependencies: ["Autodiff"]),
         .testTarget(name: "NNTests", dependencies: ["NN"]),
-        .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"]),
+        .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"], exclude: ["FuzzRegressions"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models"]),
-        .testTarget(name: "StoreTests", dependencies: ["Store", "Models"]),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "Models"], exclude: ["FuzzRegressions"]),
         .testTarget(name: "DistillTests", dependencies: ["Distill"]),
         .testTarget(name: "CompressTests", dependencies: ["Compress"]),
         .testTarget(name: "EvaluateTests", dependencies: ["Evaluate"]),
-        .testTarget(name: "LabTests", dependencies: ["Lab"]),
-        .testTarget(name: "InteropTests", dependencies: ["Interop"]),
+        .testTarget(name: "LabTests", dependencies: ["Lab"], exclude: ["FuzzRegressions"]),
+        .testTarget(name: "InteropTests", dependencies: ["Interop"], exclude: ["FuzzRegressions"]),
     ]
 )

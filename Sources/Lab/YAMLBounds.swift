@@ -99,7 +99,8 @@ public struct YAMLBounds: Sendable {
     }
 
     /// `root` stands for at most `maximumNodes` nodes, aliases counted at each use (the walk stops at the
-    /// bound), and holds no base-60 integer: YAML 1.1's `1:30:00` form, which Yams computes without an
+    /// bound), its mapping keys are scalars (Yams' constructor force-unwraps a key's string), and it holds no
+    /// base-60 integer: YAML 1.1's `1:30:00` form, which Yams computes without an
     /// overflow check and so traps on `-999999999999999999:9`. No file of ours takes one.
     func checkNodes(_ root: Node, source: String) throws {
         var pending = [root], count = 0
@@ -111,7 +112,14 @@ public struct YAMLBounds: Sendable {
             }
             switch node {
             case .mapping(let mapping):
-                for (key, value) in mapping { pending.append(key); pending.append(value) }
+                for (key, value) in mapping {
+                    guard case .scalar = key else {
+                        let line = key.mark.map { "\(source):\($0.line)" } ?? source
+                        throw LabError("\(line): a key must be a plain name, found a \(key.sequence != nil ? "sequence" : "mapping")")
+                    }
+                    pending.append(key)
+                    pending.append(value)
+                }
             case .sequence(let sequence):
                 pending.append(contentsOf: sequence)
             case .scalar(let scalar):

@@ -111,11 +111,8 @@ struct YAMLDocument {
         case .mapping(let mapping):
             for (key, value) in mapping {
                 let line = key.mark.map { "\(source):\($0.line)" } ?? source
-                guard case .scalar(let scalar) = key else {
-                    throw LabError("\(line): a key must be a plain name, found a \(key.sequence != nil ? "list" : "mapping")")
-                }
                 if value.null != nil { continue }  // `key: ~` says the same as leaving the key out
-                let name = scalar.string
+                let name = key.string ?? String(describing: key)  // a scalar: YAMLBounds refused other keys
                 guard let match = taken?.mapping?[name] else {
                     let place = path.isEmpty ? "the top level" : PathStep.label(path)
                     throw LabError("\(line): unknown key \(Excerpt.quote(name)) in \(place)")

@@ -96,7 +96,7 @@ public final class HDF5Dataset: HDF5Object {
 
     /// The maximum dimensions; nil marks an unlimited one.
     public func maximumShape() throws -> [Int?] {
-        try extent().maximum.map { $0 == h5s_unlimited() ? nil : Int($0) }
+        try extent().maximum.map { $0 == h5s_unlimited() ? nil : Int(exactly: $0) }
     }
 
     /// The number of rows (the first dimension).
@@ -211,11 +211,24 @@ public final class HDF5Dataset: HDF5Object {
     /// Bytes the dataset's data takes in the file (after compression).
     public func storageBytes() throws -> Int {
         try requireOpen("read storage size")
-        return Int(H5Dget_storage_size(identifier))
+        let size = H5Dget_storage_size(identifier)
+        // A corrupted file can claim any 64-bit size.
+        guard let bytes = Int(exactly: size) else {
+            throw failure("read storage size", "the file claims \(size) bytes")
+        }
+        return bytes
     }
 
     /// Bytes of the data as values in memory (elements × element size).
-    public func logicalBytes() throws -> Int { try shape().reduce(1, *) * elementType.byteSize }
+    public func logicalBytes() throws -> Int {
+        let shape = try shape()
+        let (bytes, overflow) = shape.reduce((elementType.byteSize, false)) { partial, dimension in
+            let product = partial.0.multipliedReportingOverflow(by: dimension)
+            return (product.partialValue, partial.1 || product.overflow)
+        }
+        guard !overflow else { throw failure("read shape", "shape \(shape) holds more bytes than an Int can count") }
+        return bytes
+    }
 
     // MARK: - Internals
 
@@ -227,7 +240,10 @@ public final class HDF5Dataset: HDF5Object {
         var current = [hsize_t](repeating: 0, count: rank)
         var maximum = [hsize_t](repeating: 0, count: rank)
         try check(H5Sget_simple_extent_dims(space, &current, &maximum), "read shape")
-        return (current.map { Int($0) }, maximum)
+        guard let dimensions = Optional(current.compactMap { Int(exactly: $0) }), dimensions.count == rank else {
+            throw failure("read shape", "the file claims dimensions \(current), beyond what an Int can count")
+        }
+        return (dimensions, maximum)
     }
 
     /// Elements per row and whole rows in `valueCount`, or a clear error.

@@ -193,6 +193,7 @@ private final class Shard {
 
     init(url: URL) throws {
         self.url = url
+        try HDF5GlobalHeapCheck.check(url)
         file = try HDF5File(url: url, mode: .readOnly)
         let attributes = try LogitsFileAttributes(reading: file)
         self.attributes = attributes
