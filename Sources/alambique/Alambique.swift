@@ -14,12 +14,14 @@ struct Alambique: ParsableCommand {
         Train a teacher, store its soft logits, distil a student, prune and quantize it, and compare \
         what was kept and what was lost — on an ordinary CPU, with no Python in the loop.
         """,
-        subcommands: [DataCommand.self, TokenizerCommand.self, Train.self, Generate.self, Chat.self, Logits.self, Inspect.self, DistillCommand.self, SweepCommand.self, Prune.self, Quantize.self, Eval.self, Compare.self, Run.self, ExportCommand.self, ImportCommand.self, Bench.self, Demo.self])
+        subcommands: [DataCommand.self, TokenizerCommand.self, Train.self, Generate.self, Chat.self, Logits.self, Inspect.self, DistillCommand.self, SweepCommand.self, Prune.self, Quantize.self, Eval.self, Compare.self, Run.self, ExportCommand.self, ImportCommand.self, Bench.self, Demo.self, CheckLogits.self])
 
-    /// Every command runs with the interruption clean-up in place: SIGINT, SIGTERM and SIGHUP remove
-    /// the temporary files being written and exit with 128 + the signal number.
+    /// Every command runs with the interruption clean-up in place (SIGINT, SIGTERM and SIGHUP remove
+    /// the temporary files being written and exit with 128 + the signal number) and with logit files read
+    /// in a child process first, so a file that crashes libhdf5 is an error, never this process's crash.
     static func main() {
         TemporaryFiles.installSignalCleanup()
+        LogitsReader.screen = CheckLogits.screen
         main(nil)
     }
 }

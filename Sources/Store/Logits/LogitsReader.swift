@@ -46,6 +46,7 @@ public final class LogitsReader {
     ///   missing or from another export, attributes or dataset shapes that disagree.
     public init(url: URL) throws {
         let files = try Self.resolveFiles(url)
+        if let screen = Self.screen { try screen(url) }
         var shards: [Shard] = []
         for file in files {
             shards.append(try Shard(url: file))
@@ -73,6 +74,13 @@ public final class LogitsReader {
         self.shards = shards
         blockSequences = shards[0].blockSequences
     }
+
+    /// Reads a file set in another process before this one opens it, and throws when that process dies:
+    /// libhdf5 1.10 trusts lengths inside object headers and heaps that our own checks cannot see
+    /// without parsing HDF5 (HDF5GlobalHeapCheck covers the global heap), so a corrupted or hostile file
+    /// can crash it. The command-line tool sets this once at start (a fresh process, so no lock another
+    /// thread holds is inherited); nil reads in-process only.
+    nonisolated(unsafe) public static var screen: ((URL) throws -> Void)?
 
     /// The teacher's tokenizer.json stored in the file.
     public func tokenizerJSON() throws -> Data {
