@@ -18,7 +18,7 @@ endif
 
 BIN := .build/release/alambique
 
-.PHONY: all build test demo data bench interop readme-table check-resume check-slow fuzz deps clean help
+.PHONY: all build test demo data bench interop readme-table check-resume check-slow fuzz audit deps clean help
 
 # The demo: the default experiment (teacher, logits, distilled and baseline students, pruning,
 # quantization, comparison), sized to run in a few minutes; rerunning skips finished stages.
@@ -37,6 +37,10 @@ help:
 	@echo "make check-resume  kill -9 a training run mid-way, resume it, compare every loss bit for bit"
 	@echo "make fuzz    libFuzzer (+ AddressSanitizer) over every parser, FUZZ_RUNS=$(FUZZ_RUNS) executions each,"
 	@echo "             one after another; prints exec/s and coverage, fails on a crash or hang (FUZZ_TARGETS=...)"
+	@echo "make audit   a bad-input and fault audit of the release binary (scripts/audit.py, ~10 minutes): names,"
+	@echo "             NaN/Inf, tiny/huge values, truncation, a full disk (as root), devices, symlinks, alias bombs,"
+	@echo "             huge fields, two runs on one output, SIGTERM; fails if any case signals, hangs or escapes"
+	@echo "make check-slow  check-resume, whole-corpus tokenizer round trips, the experiment runner end to end"
 	@echo "CPU flags in use: $(if $(CPU_FLAGS),$(CPU_FLAGS),(none: baseline $(ARCH)))"
 
 ## deps: libopenblas-dev, libhdf5-dev and pkg-config, installed with apt-get when missing and possible.
@@ -124,6 +128,11 @@ check-resume: build
 check-slow: data check-resume
 	ALAMBIQUE_CORPUS_DIR=$(CURDIR)/data/shakespeare $(SWIFT) test $(CPU_FLAGS) --filter CorpusRoundTripTests
 	ALAMBIQUE_SLOW_TESTS=1 $(SWIFT) test $(CPU_FLAGS) --filter ExperimentRunnerTests
+
+# A hostile or careless user's inputs against the release binary: every case must end with an error or a
+# success, never a signal or a hang, and write nothing outside its output.
+audit: build data
+	python3 scripts/audit.py $(BIN) --data data
 
 # Coverage-guided fuzzing (not part of `make test`). swiftc instruments every Swift module for
 # libFuzzer (edge coverage, comparison tracing) and AddressSanitizer; libFuzzer's no-main runtime is

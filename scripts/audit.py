@@ -306,6 +306,19 @@ def truncation(a, data):
                                                                         "--out", cut + ".run"])
 
 
+def corrupt_logits(a, data):
+    """Logit files that crash libhdf5 1.10 itself (found by make fuzz): inspect and distill must end in errors."""
+    folder = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests", "StoreTests", "FuzzRegressions",
+                          "logits-libhdf5")
+    for name in sorted(os.listdir(folder)):
+        train = os.path.join(a.work, f"h5-{name[:14]}-train.h5")
+        shutil.copy(os.path.join(folder, name), train)
+        shutil.copy(os.path.join(folder, name), train.replace("-train.h5", "-val.h5"))
+        a.run(f"inspect: libhdf5-crashing {name[:14]}", ["inspect", train], expect="any")
+        a.run(f"distill: libhdf5-crashing {name[:14]}", ["distill", "--logits", train, "--steps", "2",
+                                                          "--out", train + ".run"], expect="any")
+
+
 def full_disk(a, data):
     w = a.work
     mount = os.path.join(w, "full")
@@ -443,7 +456,7 @@ def main():
     a = Audit(options.binary, os.path.abspath(work))
     data = os.path.abspath(options.data)
     prepare(a, data)
-    for group in [names, non_finite, lambda a, d: extremes(a), truncation, full_disk, special_files, alias_bombs,
+    for group in [names, non_finite, lambda a, d: extremes(a), truncation, corrupt_logits, full_disk, special_files, alias_bombs,
                   huge_fields, concurrency]:
         group(a, data)
     bad = [r for r in a.results if r[3]]
