@@ -146,6 +146,12 @@ public final class HDF5Dataset: HDF5Object {
         let operation = "read rows [\(rows.lowerBound), \(rows.upperBound))"
         try requireOpen(operation)
         let shape = try extent().current
+        // A corrupted file can claim any shape. Deflate expands at most ~1,032×, so a dataset claiming more than
+        // that over its stored bytes (plus a chunk's slack) is refused before anything is allocated for it.
+        let (bytes, stored) = (try logicalBytes(), try storageBytes())
+        guard bytes <= (stored > Int.max / 2048 ? Int.max : stored * 1_032 + (1 << 20)) else {
+            throw failure(operation, "shape \(shape) claims \(bytes) bytes, but the file stores \(stored) for it")
+        }
         let rowElements = shape.dropFirst().reduce(1, *)
         guard rows.lowerBound >= 0, rows.upperBound <= shape[0] else {  // before allocating the result
             throw failure(operation, "outside the dataset's \(shape[0]) rows (shape \(shape))")
