@@ -100,7 +100,10 @@ public final class HDF5Dataset: HDF5Object {
     }
 
     /// The number of rows (the first dimension).
-    public func rowCount() throws -> Int { try shape()[0] }
+    public func rowCount() throws -> Int {
+        guard let rows = try shape().first else { throw failure("read shape", "a scalar dataset has no rows") }
+        return rows
+    }
 
     /// Grows or shrinks the first dimension (the dataset must have been created extendable to grow past its size).
     public func setRowCount(_ rows: Int) throws {
@@ -153,9 +156,11 @@ public final class HDF5Dataset: HDF5Object {
             throw failure(operation, "shape \(shape) claims \(bytes) bytes, but the file stores \(stored) for it")
         }
         let rowElements = shape.dropFirst().reduce(1, *)
-        guard rows.lowerBound >= 0, rows.upperBound <= shape[0] else {  // before allocating the result
-            throw failure(operation, "outside the dataset's \(shape[0]) rows (shape \(shape))")
+        guard let rowCount = shape.first, rows.lowerBound >= 0, rows.upperBound <= rowCount else {  // before allocating
+            throw failure(operation, "outside the dataset's \(shape.first ?? 0) rows (shape \(shape))")
         }
+        // Nothing to read: libhdf5 is not handed an empty (nil) buffer, which a corrupted file could make it fill.
+        guard !rows.isEmpty, rowElements > 0 else { return [] }
         switch (Element.hdf5ElementType, elementType) {
         case (let wanted, let stored) where wanted == stored:
             let count = rows.count * rowElements
