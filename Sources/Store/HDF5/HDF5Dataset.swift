@@ -100,7 +100,10 @@ public final class HDF5Dataset: HDF5Object {
     }
 
     /// The number of rows (the first dimension).
-    public func rowCount() throws -> Int { try shape()[0] }
+    public func rowCount() throws -> Int {
+        guard let rows = try shape().first else { throw failure("read shape", "a scalar dataset has no rows") }
+        return rows
+    }
 
     /// Grows or shrinks the first dimension (the dataset must have been created extendable to grow past its size).
     public func setRowCount(_ rows: Int) throws {
@@ -146,10 +149,18 @@ public final class HDF5Dataset: HDF5Object {
         let operation = "read rows [\(rows.lowerBound), \(rows.upperBound))"
         try requireOpen(operation)
         let shape = try extent().current
-        let rowElements = shape.dropFirst().reduce(1, *)
-        guard rows.lowerBound >= 0, rows.upperBound <= shape[0] else {  // before allocating the result
-            throw failure(operation, "outside the dataset's \(shape[0]) rows (shape \(shape))")
+        // A corrupted file can claim any shape. Deflate expands at most ~1,032×, so a dataset claiming more than
+        // that over its stored bytes (plus a chunk's slack) is refused before anything is allocated for it.
+        let (bytes, stored) = (try logicalBytes(), try storageBytes())
+        guard bytes <= (stored > Int.max / 2048 ? Int.max : stored * 1_032 + (1 << 20)) else {
+            throw failure(operation, "shape \(shape) claims \(bytes) bytes, but the file stores \(stored) for it")
         }
+        let rowElements = shape.dropFirst().reduce(1, *)
+        guard let rowCount = shape.first, rows.lowerBound >= 0, rows.upperBound <= rowCount else {  // before allocating
+            throw failure(operation, "outside the dataset's \(shape.first ?? 0) rows (shape \(shape))")
+        }
+        // Nothing to read: libhdf5 is not handed an empty (nil) buffer, which a corrupted file could make it fill.
+        guard !rows.isEmpty, rowElements > 0 else { return [] }
         switch (Element.hdf5ElementType, elementType) {
         case (let wanted, let stored) where wanted == stored:
             let count = rows.count * rowElements

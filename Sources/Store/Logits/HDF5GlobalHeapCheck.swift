@@ -48,8 +48,8 @@ enum HDF5GlobalHeapCheck {
             let objectSize = u64(position + 8)
             let left = UInt64(end - position)
             // An object takes its header plus its data rounded up to 8; free space (index 0) its size.
-            let (padded, overflow) = objectSize.addingReportingOverflow(7)
-            let need = index == 0 ? objectSize : (overflow ? UInt64.max : UInt64(headerSize) + padded / 8 * 8)
+            let aligned = objectSize > UInt64.max - 32 ? UInt64.max : UInt64(headerSize) + (objectSize + 7) / 8 * 8
+            let need = index == 0 ? objectSize : aligned
             guard need > 0 else { return "a free-space entry at byte \(position) has length 0" }
             guard need <= left else {
                 return "object \(index) at byte \(position) needs \(need) bytes, but only \(left) remain in the heap"
