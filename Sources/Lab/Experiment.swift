@@ -129,7 +129,7 @@ public struct Experiment: Codable, Equatable, Sendable {
             throw fail(["teacher"], "teacher needs a checkpoint or a preset to train")
         }
         try Self.check(teacher.preset, in: GPTConfig.presetNames, ["teacher", "preset"], fail)
-        try Self.atLeastOne(["teacher": teacher.steps, "eval_every": teacher.evalEvery], under: ["teacher"], fail)
+        try Self.atLeastOne(["steps": teacher.steps, "eval_every": teacher.evalEvery], under: ["teacher"], fail)
         if let logits {
             try Self.check(logits.dtype, in: LogitsDType.allCases.map(\.rawValue), ["logits", "dtype"], fail)
             try Self.atLeastOne(["top_k": logits.topK, "train_sequences": logits.trainSequences,

@@ -109,6 +109,7 @@ import Testing
         ("sparsity: 0.5}", "sparsity: 0.5, scope: everything}", "prune[0].scope: \"everything\" is not one of"),
         ("sparsity: 0.5}", "sparsity: 0.5, gradual: {steps: 0, every: 2}}", "prune[0].gradual.steps is 0"),
         ("scheme: q8_0}", "scheme: q3_k}", "unknown quantization scheme \"q3_k\""),
+        ("teacher: {preset: student-tiny}", "teacher: {preset: student-tiny, steps: 0}", "bad.yaml:2: teacher.steps is 0"),
     ])
     func stageRanges(original: String, replacement: String, expected: String) throws {
         let yaml = Self.yaml().replacingOccurrences(of: original, with: replacement)
