@@ -28,6 +28,11 @@ public enum TokenIDsFile {
 
     /// Encodes `text` chunk by chunk with `tokenizer` and writes the file atomically.
     public static func write(text: String, tokenizer: any Tokenizer, linesPerChunk: Int, to url: URL) throws {
+        try writeAtomically(try encoded(text: text, tokenizer: tokenizer, linesPerChunk: linesPerChunk), to: url)
+    }
+
+    /// The file's bytes: the header line, then one JSON array of ids per chunk of `linesPerChunk` lines.
+    public static func encoded(text: String, tokenizer: any Tokenizer, linesPerChunk: Int) throws -> [UInt8] {
         var output = Array("{\"format\": \"alambique.token-ids\", \"version\": 1, \"lines_per_chunk\": \(linesPerChunk), \"tokenizer_sha256\": \"\(tokenizer.fingerprint())\"}\n".utf8)
         for chunk in chunks(of: text, linesPerChunk: linesPerChunk) {
             let ids = try tokenizer.encode(chunk)
@@ -38,6 +43,6 @@ public enum TokenIDsFile {
             }
             output.append(contentsOf: [UInt8(ascii: "]"), 0x0A])
         }
-        try writeAtomically(output, to: url)
+        return output
     }
 }

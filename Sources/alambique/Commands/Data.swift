@@ -62,7 +62,9 @@ struct TokenizerCommand: ParsableCommand {
                 throw ValidationError("cannot read \(text): \(FileErrorReason.describe(error))")
             }
             guard let contents = String(data: data, encoding: .utf8) else { throw ValidationError("\(text) is not valid UTF-8") }
-            try TokenIDsFile.write(text: contents, tokenizer: tokenizer, linesPerChunk: linesPerChunk, to: URL(fileURLWithPath: out))
+            // Through AtomicFile: a symlinked or device --out is written through, not replaced.
+            try AtomicFile.write(Data(try TokenIDsFile.encoded(text: contents, tokenizer: tokenizer, linesPerChunk: linesPerChunk)),
+                                 to: URL(fileURLWithPath: out))
             print("\(out): ids of \(text) under \(self.tokenizer)")
         }
     }
@@ -90,7 +92,7 @@ struct TokenizerCommand: ParsableCommand {
             let tokenizer = try CorpusTokenization.build(kind == "bpe" ? "bpe-\(vocabSize)" : kind, corpus: corpus, data: data,
                                                          progress: { printError($0) })
             let url = URL(fileURLWithPath: out ?? CorpusTokenization.defaultPath(kind == "bpe" ? "bpe-\(vocabSize)" : kind, data: data))
-            try tokenizer.save(to: url)
+            try AtomicFile.write(Data(tokenizer.tokenizerJSONBytes()), to: url)  // a symlinked --out is followed
             let validation = try tokenizer.encode(corpus.validation)
             print(String(format: "%@: %@ tokenizer, %d tokens; validation text %d bytes → %d tokens (%.3f tokens/byte); %.1fs",
                          url.path, tokenizer.kind.rawValue, tokenizer.vocabularySize, corpus.validation.utf8.count,
