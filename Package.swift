@@ -63,6 +63,6 @@ let package = Package(
         .testTarget(name: "LabTests", dependencies: ["Lab"], exclude: ["FuzzRegressions"]),
         .testTarget(name: "InteropTests", dependencies: ["Interop"], exclude: ["FuzzRegressions"]),
         // End-to-end runs of the built command (the dependency makes sure it is built first).
-        .testTarget(name: "CLITests", dependencies: ["alambique"]),
+        .testTarget(name: "CLITests", dependencies: ["alambique", "Tokenizers"]),
     ]
 )
