@@ -30,7 +30,7 @@ struct CheckLogits: ParsableCommand {
         let deadline = Date().addingTimeInterval(300)
         while child.isRunning {
             if Date() > deadline {
-                child.terminate()
+                kill(child.processIdentifier, SIGKILL)  // a child stuck inside libhdf5 may not reach its handlers
                 child.waitUntilExit()
                 throw LogitsFileError(path: url.path, "libhdf5 did not finish reading this file's metadata in 300 s "
                     + "(a corrupted file can make it loop); the file is damaged: export it again")
