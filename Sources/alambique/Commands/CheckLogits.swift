@@ -27,12 +27,12 @@ struct CheckLogits: ParsableCommand {
         child.standardOutput = FileHandle.nullDevice
         child.standardError = FileHandle.nullDevice
         do { try child.run() } catch { return }  // no child process here: read in-process, unscreened
-        let deadline = Date().addingTimeInterval(300)
+        let deadline = Date().addingTimeInterval(60)
         while child.isRunning {
             if Date() > deadline {
                 kill(child.processIdentifier, SIGKILL)  // a child stuck inside libhdf5 may not reach its handlers
                 child.waitUntilExit()
-                throw LogitsFileError(path: url.path, "libhdf5 did not finish reading this file's metadata in 300 s "
+                throw LogitsFileError(path: url.path, "libhdf5 did not finish reading this file's metadata in 60 s "
                     + "(a corrupted file can make it loop); the file is damaged: export it again")
             }
             usleep(2000)
