@@ -184,6 +184,8 @@ public final class HDF5File: HDF5Group {
         if mode == .readOnly || mode == .readWrite, !FileManager.default.fileExists(atPath: path) {
             throw HDF5Error(file: path, object: "/", operation: operation, detail: "no such file")
         }
+        // libhdf5 trusts the lengths inside an existing file's metadata; they are checked first.
+        if mode == .readOnly || mode == .readWrite { try HDF5StructureCheck.check(url) }
         let access = try hdf5Check(H5Pcreate(h5p_file_access()), file: path, object: "/", operation)
         defer { H5Pclose(access) }
         // Strong close: closing the file closes its objects too, so close() really finishes the file.

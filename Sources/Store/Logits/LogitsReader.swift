@@ -76,9 +76,8 @@ public final class LogitsReader {
     }
 
     /// Reads a file set in another process before this one opens it, and throws when that process dies:
-    /// libhdf5 1.10 trusts lengths inside object headers and heaps that our own checks cannot see
-    /// without parsing HDF5 (HDF5GlobalHeapCheck covers the global heap), so a corrupted or hostile file
-    /// can crash it. The command-line tool sets this once at start (a fresh process, so no lock another
+    /// `HDF5StructureCheck` checks what libhdf5 1.10 trusts in the metadata it reads, but libhdf5
+    /// still decodes the file itself, so a command also screens each file in a child process. The command-line tool sets this once at start (a fresh process, so no lock another
     /// thread holds is inherited); nil reads in-process only.
     nonisolated(unsafe) public static var screen: ((URL) throws -> Void)?
 
@@ -201,7 +200,6 @@ private final class Shard {
 
     init(url: URL) throws {
         self.url = url
-        try HDF5GlobalHeapCheck.check(url)
         file = try HDF5File(url: url, mode: .readOnly)
         let attributes = try LogitsFileAttributes(reading: file)
         self.attributes = attributes
