@@ -152,12 +152,6 @@ FUZZER_LIB := $(realpath $(firstword $(wildcard $(dir $(realpath $(shell command
 FUZZ_FLAGS := -Xswiftc -sanitize=address -Xswiftc -sanitize-coverage=edge,trace-cmp,inline-8bit-counters,pc-table \
 	-Xswiftc -DFUZZING -Xlinker $(FUZZER_LIB) -Xlinker -lstdc++
 
-# libhdf5 1.10 itself crashes on some corrupted files (H5HG_read follows a heap object index that is
-# out of range); the reader screens what it can (HDF5GlobalHeapCheck.swift) and the rest is inside
-# libhdf5. The logits target therefore runs in fork mode, going on past crashes, and every crash input
-# is replayed afterwards: one whose top frame is not in libhdf5, or any hang, fails the run.
-FUZZ_MODE_logits := -fork=1 -ignore_crashes=1
-
 fuzz: deps
 	@test -n "$(FUZZER_LIB)" || { echo "error: the Swift toolchain has no libclang_rt.fuzzer_no_main-$(ARCH).a" >&2; exit 1; }
 	$(SWIFT) build -c release --scratch-path $(FUZZ_SCRATCH) --product AlambiqueFuzz $(CPU_FLAGS) $(FUZZ_FLAGS)
@@ -166,8 +160,7 @@ fuzz: deps
 	@status=0; for t in $(FUZZ_TARGETS); do \
 	  mkdir -p $(FUZZ_DIR)/corpus/$$t $(FUZZ_DIR)/artifacts/$$t; \
 	  echo "fuzzing $$t: $(FUZZ_RUNS) runs (log: $(FUZZ_DIR)/$$t.log)"; \
-	  mode="$(FUZZ_MODE_logits)"; [ $$t = logits ] || mode=; \
-	  SWIFT_BACKTRACE=enable=no ASAN_OPTIONS=detect_leaks=0 $(FUZZ_BIN) $$t $$mode -runs=$(FUZZ_RUNS) -timeout=$(FUZZ_TIMEOUT) \
+	  SWIFT_BACKTRACE=enable=no ASAN_OPTIONS=detect_leaks=0 $(FUZZ_BIN) $$t -runs=$(FUZZ_RUNS) -timeout=$(FUZZ_TIMEOUT) \
 	    -rss_limit_mb=$(FUZZ_RSS_MB) -print_final_stats=1 -artifact_prefix=$(FUZZ_DIR)/artifacts/$$t/ \
 	    $(FUZZ_DIR)/corpus/$$t $(FUZZ_DIR)/seeds/$$t $$(ls -d Tests/*/FuzzRegressions/$$t 2>/dev/null) \
 	    > $(FUZZ_DIR)/$$t.log 2>&1 || { status=1; echo "  FAILED: see $(FUZZ_DIR)/$$t.log and $(FUZZ_DIR)/artifacts/$$t/"; }; \
@@ -175,9 +168,7 @@ fuzz: deps
 	    replay=$$(SWIFT_BACKTRACE=enable=no ASAN_OPTIONS=detect_leaks=0 $(FUZZ_BIN) $$t -timeout=$(FUZZ_TIMEOUT) \
 	      -rss_limit_mb=$(FUZZ_RSS_MB) $(FUZZ_DIR)/artifacts/$$t/$$f 2>&1) && { \
 	      echo "  does not reproduce alone (memory gathered over the run): $(FUZZ_DIR)/artifacts/$$t/$$f"; continue; }; \
-	    if [ $$t = logits ] && echo "$$replay" | grep -E '^ *#[0-9]+ ' | grep -v -m1 compiler-rt | grep -q libhdf5; then \
-	      echo "  inside libhdf5: $(FUZZ_DIR)/artifacts/$$t/$$f"; \
-	    else status=1; echo "  FOUND: $(FUZZ_DIR)/artifacts/$$t/$$f"; fi; \
+	    status=1; echo "  FOUND: $(FUZZ_DIR)/artifacts/$$t/$$f"; \
 	  done; \
 	done; \
 	printf "%-12s %10s %8s %6s %6s %7s %8s\n" target runs exec/s cov ft corpus artifacts; \
