@@ -1,0 +1,99 @@
+// One document per line of a JSONL file (plain or gzip): each non-blank line is a JSON object whose text
+// field is a string. Lines are bounded, so a file without newlines cannot take all memory.
+
+import Tokenizers
+
+struct JSONLReader: PieceReader {
+    static let maximumLineBytes = 64 << 20
+    let path: String
+    let field: String
+    let policy: InvalidTextPolicy
+    let compressed: Bool
+    private var source: any ByteSource
+    private var window = ByteWindow()
+    /// Bytes of the (decompressed) stream before the window.
+    private var windowOffset = 0
+    private var scanned = 0
+    private var atEnd = false
+    private(set) var line = 0
+    private(set) var replaced = 0
+    var position: Int { compressed ? source.fileOffset : windowOffset }
+    var hasher: SHA256Hasher { source.hasher }
+
+    init(path: String, compressed: Bool, field: String, policy: InvalidTextPolicy) throws(CorpusError) {
+        self.path = path
+        self.field = field
+        self.policy = policy
+        self.compressed = compressed
+        source = compressed ? try GzipByteSource(path: path) : try FileByteSource(path: path)
+    }
+
+    /// Reads from any byte source (the fuzz target's in-memory bytes).
+    init(source: any ByteSource, path: String, field: String, policy: InvalidTextPolicy) {
+        self.path = path
+        self.field = field
+        self.policy = policy
+        self.compressed = false
+        self.source = source
+    }
+
+    mutating func next() throws(CorpusError) -> TextPiece? {
+        while let range = try nextLine() {
+            line += 1
+            let lineOffset = windowOffset
+            // The newline is consumed with its line; the last line may have none.
+            let consumed = range.upperBound - window.start + (range.upperBound < window.bytes.count ? 1 : 0)
+            var end = range.upperBound
+            if end > range.lowerBound, window.bytes[end - 1] == 0x0D { end -= 1 }
+            let blank = window.bytes[range.lowerBound ..< end].allSatisfy { $0 == 0x20 || $0 == 0x09 }
+            let piece = blank ? nil : try document(range.lowerBound ..< end, lineOffset: lineOffset)
+            window.consume(consumed)
+            windowOffset += consumed
+            scanned = 0
+            if let piece { return piece }
+        }
+        return nil
+    }
+
+    /// The next line's range in `window.bytes` (without its newline), or nil at the end.
+    private mutating func nextLine() throws(CorpusError) -> Range<Int>? {
+        while true {
+            let searchFrom = window.start + scanned
+            if let newline = window.bytes[searchFrom...].firstIndex(of: 0x0A) { return window.start ..< newline }
+            scanned = window.count
+            if window.count > Self.maximumLineBytes {
+                throw CorpusError(source: "\(path):\(line + 1)", "the line is longer than \(Self.maximumLineBytes >> 20) MiB "
+                    + "(one JSON object per line is expected)")
+            }
+            if atEnd { return window.count > 0 ? window.start ..< window.bytes.count : nil }
+            let block = try source.read()
+            if block.isEmpty { atEnd = true } else { window.bytes.append(contentsOf: block) }
+        }
+    }
+
+    private mutating func document(_ range: Range<Int>, lineOffset: Int) throws(CorpusError) -> TextPiece {
+        let here = "\(path):\(line)"
+        var bytes = Array(window.bytes[range])
+        let decoded = try bytes.withUnsafeBufferPointer { buffer throws(CorpusError) in
+            try UTF8Text.decode(buffer, policy: policy, source: path, baseOffset: lineOffset, line: line)
+        }
+        if decoded.replaced > 0 {
+            replaced += decoded.replaced
+            bytes = Array(decoded.text.utf8)
+        }
+        let value: JSONValue
+        do { value = try parseJSON(bytes, maximumDepth: 64) } catch {
+            throw CorpusError(source: here, "not a JSON object (\(error.reason) at byte \(error.offset) of the line)")
+        }
+        guard case .object = value else {
+            throw CorpusError(source: here, "expected a JSON object with a \"\(field)\" string, found \(value.typeDescription)")
+        }
+        guard let text = value[field] else {
+            throw CorpusError(source: here, "the object has no \"\(field)\" field (choose another with --text-field)")
+        }
+        guard case .string(let string) = text else {
+            throw CorpusError(source: here, "\"\(field)\" is \(text.typeDescription); expected a string")
+        }
+        return TextPiece(text: string, endsDocument: true)
+    }
+}
