@@ -97,7 +97,7 @@ public enum CorpusTokenization {
             progress("collecting the characters of \(selection.spec)…")
             let tokenizer = try CharTokenizer(characters: try CorpusText.distinctScalars(
                 try source(selection, progress: progress), progress: progress))
-            try tokenizer.save(to: cached)
+            try save(tokenizer, to: cached)
             return tokenizer
         case let s where s.hasPrefix("bpe-"):
             guard let size = Int(s.dropFirst(4)), size >= 257 else {
@@ -113,7 +113,7 @@ public enum CorpusTokenization {
             }
             progress("training a byte-level BPE tokenizer with \(size) tokens on \(text.utf8.count) bytes of the training split…")
             let tokenizer = try BPETrainer.train(text: text, vocabularySize: size)
-            try tokenizer.save(to: cached)
+            try save(tokenizer, to: cached)
             return tokenizer
         default:
             guard FileManager.default.fileExists(atPath: spec) else {
@@ -121,6 +121,10 @@ public enum CorpusTokenization {
             }
             return try loadTokenizer(from: URL(fileURLWithPath: spec))
         }
+    }
+
+    private static func save(_ tokenizer: any Tokenizer, to url: URL) throws {
+        try AtomicFile.write(Data(tokenizer.tokenizerJSONBytes()), to: url)  // creates the folder
     }
 
     /// The built-in corpus's tokenizers, as before corpora were selectable.

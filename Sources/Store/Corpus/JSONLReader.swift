@@ -17,7 +17,13 @@ struct JSONLReader: PieceReader {
     private var atEnd = false
     private(set) var line = 0
     private(set) var replaced = 0
-    var position: Int { compressed ? source.fileOffset : windowOffset }
+    /// For gzip, the line's place in the decompressed bytes read so far, scaled to the compressed bytes they
+    /// came from: inflate reads ahead in large blocks, so its own input position would jump.
+    var position: Int {
+        guard compressed else { return windowOffset }
+        let produced = windowOffset + window.count
+        return produced == 0 ? 0 : Int(Double(windowOffset) * Double(source.fileOffset) / Double(produced))
+    }
     var hasher: SHA256Hasher { source.hasher }
 
     init(path: String, compressed: Bool, field: String, policy: InvalidTextPolicy) throws(CorpusError) {
