@@ -103,3 +103,38 @@ struct JSONLReader: PieceReader {
         return TextPiece(text: string, endsDocument: true)
     }
 }
+
+/// Bytes held in memory, handed out in small blocks so that lines span blocks as they do in a file.
+struct MemoryByteSource: ByteSource {
+    let bytes: [UInt8]
+    let blockSize: Int
+    private(set) var fileOffset = 0
+    private(set) var hasher = SHA256Hasher()
+
+    init(_ bytes: [UInt8], blockSize: Int = 4096) {
+        self.bytes = bytes
+        self.blockSize = max(blockSize, 1)
+    }
+
+    mutating func read() throws(CorpusError) -> [UInt8] {
+        let end = min(fileOffset + blockSize, bytes.count)
+        let block = Array(bytes[fileOffset ..< end])
+        fileOffset = end
+        hasher.update(block)
+        return block
+    }
+}
+
+public enum JSONLDocuments {
+    /// The documents of JSONL `bytes` (the fuzz target's and the tests' entry): the reader a `.jsonl` corpus
+    /// goes through, over memory instead of a file.
+    /// - Throws: `CorpusError` naming `source:line` for a line that is not a JSON object with a string `field`,
+    ///   invalid UTF-8 (under `.error`), or a line longer than the bound.
+    public static func read(_ bytes: [UInt8], source: String = "input.jsonl", field: String = CorpusOptions.defaultTextField,
+                            policy: InvalidTextPolicy = .error) throws -> (documents: [String], replaced: Int) {
+        var reader = JSONLReader(source: MemoryByteSource(bytes), path: source, field: field, policy: policy)
+        var documents: [String] = []
+        while let piece = try reader.next() { documents.append(piece.text) }
+        return (documents, reader.replaced)
+    }
+}
