@@ -62,11 +62,15 @@ public struct TokenizedCorpus: Sendable {
         let how: String
         switch manifest.cut {
         case .separate: how = "validation from \(manifest.validationCorpus ?? "--val")"
-        case .document: how = "validation: the last \(manifest.validationFraction ?? 0) of the bytes, cut at a document boundary"
-        case .line: how = "validation: the last \(manifest.validationFraction ?? 0) of the one document, cut at a line start"
+        case .document:
+            how = "validation: the last \(manifest.validationFraction ?? 0) of the bytes, cut at a document boundary"
+        case .line:
+            how = "validation: the last \(manifest.validationFraction ?? 0) of the one document, cut at a line start"
         }
-        let replaced = manifest.replacedInvalid > 0 ? "; \(manifest.replacedInvalid) invalid UTF-8 sequences read as U+FFFD" : ""
-        return "\(manifest.corpus): \(line("train", manifest.train)); \(line("validation", manifest.validation)) (\(how))\(replaced)"
+        let replaced = manifest.replacedInvalid > 0
+            ? "; \(manifest.replacedInvalid) invalid UTF-8 sequences read as U+FFFD" : ""
+        return "\(manifest.corpus): \(line("train", manifest.train)); \(line("validation", manifest.validation))"
+            + " (\(how))\(replaced)"
     }
 }
 
@@ -94,11 +98,13 @@ public enum CorpusCache {
         case .failure(let miss):
             if let reason = miss.reason { progress("re-tokenizing \(name): \(reason)") }
         }
-        return try build(source, name: name, tokenizer: tokenizer, fingerprint: fingerprint, folder: folder, progress: progress)
+        return try build(source, name: name, tokenizer: tokenizer, fingerprint: fingerprint, folder: folder,
+                         progress: progress)
     }
 
     /// The cached corpus, or why it cannot be used (nil: there is none).
-    static func check(_ folder: URL, source: CorpusSource, tokenizerSHA256: String) -> Result<TokenizedCorpus, CacheMiss> {
+    static func check(_ folder: URL, source: CorpusSource,
+                      tokenizerSHA256: String) -> Result<TokenizedCorpus, CacheMiss> {
         let url = folder.appendingPathComponent(manifestFileName)
         guard let data = try? Data(contentsOf: url) else { return .failure(CacheMiss(nil)) }
         guard let manifest = try? JSONDecoder().decode(CorpusCacheManifest.self, from: data),
@@ -113,18 +119,22 @@ public enum CorpusCache {
         } catch {
             return .failure(CacheMiss(String(describing: error)))
         }
-        guard current.map(\.path) == manifest.sources.map(\.path) else { return .failure(CacheMiss("the set of files changed")) }
-        for (file, recorded) in zip(current, manifest.sources) where file.size != recorded.size || file.modified != recorded.modified {
+        guard current.map(\.path) == manifest.sources.map(\.path) else {
+            return .failure(CacheMiss("the set of files changed"))
+        }
+        for (file, recorded) in zip(current, manifest.sources)
+        where file.size != recorded.size || file.modified != recorded.modified {
             guard file.size == recorded.size, (try? CorpusWalk.sha256(ofFile: file.path)) == recorded.sha256 else {
                 return .failure(CacheMiss("\(file.path) changed"))
             }
         }
         do {
-            let train = try TokenSequence.mapping(folder.appendingPathComponent(manifest.train.file), width: manifest.dtype,
-                                                  expectedCount: manifest.train.tokens)
+            let train = try TokenSequence.mapping(folder.appendingPathComponent(manifest.train.file),
+                                                  width: manifest.dtype, expectedCount: manifest.train.tokens)
             let validation = try TokenSequence.mapping(folder.appendingPathComponent(manifest.validation.file),
                                                        width: manifest.dtype, expectedCount: manifest.validation.tokens)
-            return .success(TokenizedCorpus(train: train, validation: validation, manifest: manifest, directory: folder, reused: true))
+            return .success(TokenizedCorpus(train: train, validation: validation, manifest: manifest, directory: folder,
+                                            reused: true))
         } catch {
             return .failure(CacheMiss("the cache is damaged (\(error))"))
         }

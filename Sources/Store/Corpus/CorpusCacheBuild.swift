@@ -19,7 +19,8 @@ extension CorpusCache {
                        .validation: CorpusSplitRecord(file: validationFile, tokens: 0, documents: 0, bytes: 0)]
         var startsDocument = [CorpusSplit.train: true, .validation: true]
         var meter = ProgressMeter(label: "tokenizing \(name)")
-        let summary = try CorpusWalk.run(source, progress: { if let line = meter.update($0, of: $1) { progress(line) } }) { split, piece in
+        let report = { (done: Int, total: Int) in if let line = meter.update(done, of: total) { progress(line) } }
+        let summary = try CorpusWalk.run(source, progress: report) { split, piece in
             var tokens = try tokenizer.encode(piece.text)
             if startsDocument[split]! {
                 if records[split]!.documents > 0 { tokens.insert(contentsOf: separator, at: 0) }
@@ -35,11 +36,13 @@ extension CorpusCache {
         records[.validation]!.tokens = writers[.validation]!.count
         let (train, validation) = (records[.train]!, records[.validation]!)
         guard train.tokens + validation.tokens > 0 else {
-            throw CorpusError(source: source.spec.description, "the corpus is empty (no text in \(summary.files.count) files)")
+            throw CorpusError(source: source.spec.description,
+                              "the corpus is empty (no text in \(summary.files.count) files)")
         }
         guard validation.tokens > 0, train.tokens > 0 else {
             let documents = train.documents + validation.documents
-            throw CorpusError(source: source.spec.description, "cannot cut a validation split from \(documents) document(s) of "
+            throw CorpusError(source: source.spec.description,
+                              "cannot cut a validation split from \(documents) document(s) of "
                 + "\(train.bytes + validation.bytes) bytes at --val-fraction \(source.options.validationFraction) "
                 + "(pass --val <spec>, or a corpus of more documents)")
         }
@@ -54,9 +57,11 @@ extension CorpusCache {
             sources: summary.files, replacedInvalid: summary.replaced, train: train, validation: validation)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        try AtomicFile.write(try encoder.encode(manifest) + Data("\n".utf8), to: folder.appendingPathComponent(manifestFileName))
+        try AtomicFile.write(try encoder.encode(manifest) + Data("\n".utf8),
+                             to: folder.appendingPathComponent(manifestFileName))
         return TokenizedCorpus(
-            train: try TokenSequence.mapping(folder.appendingPathComponent(trainFile), width: width, expectedCount: train.tokens),
+            train: try TokenSequence.mapping(folder.appendingPathComponent(trainFile), width: width,
+                                             expectedCount: train.tokens),
             validation: try TokenSequence.mapping(folder.appendingPathComponent(validationFile), width: width,
                                                   expectedCount: validation.tokens),
             manifest: manifest, directory: folder, reused: false)

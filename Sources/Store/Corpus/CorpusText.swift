@@ -5,12 +5,14 @@ import Tokenizers
 
 public enum CorpusText {
     /// Every Unicode scalar of both splits, and the newline that joins documents, in ascending order.
-    public static func distinctScalars(_ source: CorpusSource, progress: (String) -> Void = { _ in }) throws -> [Unicode.Scalar] {
+    public static func distinctScalars(_ source: CorpusSource,
+                                       progress: (String) -> Void = { _ in }) throws -> [Unicode.Scalar] {
         var ascii = [Bool](repeating: false, count: 128)
         ascii[0x0A] = true
         var others = Set<Unicode.Scalar>()
         var meter = ProgressMeter(label: "reading characters")
-        _ = try CorpusWalk.run(source, progress: { if let line = meter.update($0, of: $1) { progress(line) } }) { _, piece in
+        let report = { (done: Int, total: Int) in if let line = meter.update(done, of: total) { progress(line) } }
+        _ = try CorpusWalk.run(source, progress: report) { _, piece in
             for scalar in piece.text.unicodeScalars {
                 if scalar.isASCII { ascii[Int(scalar.value)] = true } else { others.insert(scalar) }
             }

@@ -32,7 +32,8 @@ public struct CorpusSource: Sendable {
 
     /// The file lists of the corpus and of its separate validation corpus.
     func files() throws(CorpusError) -> (train: [CorpusFile], validation: [CorpusFile]) {
-        (try CorpusFiles.list(spec), try options.validation.map { spec throws(CorpusError) in try CorpusFiles.list(spec) } ?? [])
+        let validation = try options.validation.map { spec throws(CorpusError) in try CorpusFiles.list(spec) }
+        return (try CorpusFiles.list(spec), validation ?? [])
     }
 
     /// A separate corpus, else lines for one text file, else documents.
@@ -96,7 +97,8 @@ enum CorpusWalk {
             return try JSONLReader(path: path, compressed: compressed, field: source.options.textField,
                                    policy: source.options.onInvalid)
         default:
-            return try TextFileReader(path: path, policy: source.options.onInvalid, cutTarget: validationFile ? nil : cutTarget)
+            return try TextFileReader(path: path, policy: source.options.onInvalid,
+                                      cutTarget: validationFile ? nil : cutTarget)
         }
     }
 

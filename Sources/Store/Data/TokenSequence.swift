@@ -70,7 +70,8 @@ public final class TokenSequence: @unchecked Sendable {
         precondition(index >= 0 && index < count, "token \(index) of \(count)")
         switch width {
         case .uint16: return Int32(UInt16(littleEndian: base.loadUnaligned(fromByteOffset: index * 2, as: UInt16.self)))
-        case .uint32: return Int32(bitPattern: UInt32(littleEndian: base.loadUnaligned(fromByteOffset: index * 4, as: UInt32.self)))
+        case .uint32:
+            return Int32(bitPattern: UInt32(littleEndian: base.loadUnaligned(fromByteOffset: index * 4, as: UInt32.self)))
         }
     }
 
@@ -83,7 +84,9 @@ public final class TokenSequence: @unchecked Sendable {
             for (offset, index) in range.enumerated() { destination[offset] = Int32(UInt16(littleEndian: source[index])) }
         case .uint32:
             let source = base.assumingMemoryBound(to: UInt32.self)
-            for (offset, index) in range.enumerated() { destination[offset] = Int32(bitPattern: UInt32(littleEndian: source[index])) }
+            for (offset, index) in range.enumerated() {
+                destination[offset] = Int32(bitPattern: UInt32(littleEndian: source[index]))
+            }
         }
     }
 
