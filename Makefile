@@ -2,7 +2,7 @@
 # with Swift 6: install the two system libraries when missing, build, run.
 
 SWIFT ?= swift
-APT_PACKAGES := libopenblas-dev libhdf5-dev pkg-config
+APT_PACKAGES := libopenblas-dev libhdf5-dev zlib1g-dev pkg-config
 
 # CPU flags, chosen per architecture (../shared/FACTS.md): on x86-64 with AVX2 + FMA + F16C,
 # `-target-cpu haswell` turns Float16 conversions and SIMD fused multiply-adds into single
@@ -43,13 +43,14 @@ help:
 	@echo "make check-slow  check-resume, whole-corpus tokenizer round trips, the experiment runner end to end"
 	@echo "CPU flags in use: $(if $(CPU_FLAGS),$(CPU_FLAGS),(none: baseline $(ARCH)))"
 
-## deps: libopenblas-dev, libhdf5-dev and pkg-config, installed with apt-get when missing and possible.
+## deps: libopenblas-dev, libhdf5-dev, zlib1g-dev and pkg-config, installed with apt-get when missing and possible.
 deps:
 	@missing=""; \
 	if ! command -v pkg-config >/dev/null 2>&1; then missing="$(APT_PACKAGES)"; \
 	else \
 	  pkg-config --exists openblas || missing="$$missing libopenblas-dev"; \
 	  pkg-config --exists hdf5 || missing="$$missing libhdf5-dev"; \
+	  pkg-config --exists zlib || missing="$$missing zlib1g-dev"; \
 	fi; \
 	if [ -n "$$missing" ]; then \
 	  echo "Installing system libraries:$$missing"; \
@@ -141,7 +142,7 @@ audit: build data
 # inputs under Tests/*/FuzzRegressions join the corpus. A crash, hang (> FUZZ_TIMEOUT s) or
 # allocation beyond FUZZ_RSS_MB stops the run with its input in $(FUZZ_DIR)/artifacts/<target>/. Leak
 # reports are off: the Swift runtime keeps caches for the whole process, which LeakSanitizer would flag.
-FUZZ_TARGETS ?= safetensors config tokenizer logits gguf experiment
+FUZZ_TARGETS ?= safetensors config tokenizer logits gguf experiment jsonl
 FUZZ_RUNS ?= 1000000
 FUZZ_TIMEOUT ?= 10
 FUZZ_RSS_MB ?= 2048

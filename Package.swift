@@ -22,13 +22,15 @@ let package = Package(
                        providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CHDF5", pkgConfig: "hdf5",
                        providers: [.apt(["libhdf5-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib",
+                       providers: [.apt(["zlib1g-dev"])]),
 
         // Libraries.
         .target(name: "Autodiff", dependencies: ["CBLAS"]),
         .target(name: "NN", dependencies: ["Autodiff"]),
         .target(name: "Tokenizers"),
         .target(name: "Models", dependencies: ["NN"]),
-        .target(name: "Store", dependencies: ["CHDF5", "NN", "Tokenizers"]),
+        .target(name: "Store", dependencies: ["CHDF5", "CZlib", "NN", "Tokenizers"]),
         .target(name: "Distill", dependencies: ["Models", "Store"]),
         // The integer dot products of the quantized batch-1 kernels (AVX2 via per-function target
         // attributes, a portable fallback chosen at run time).

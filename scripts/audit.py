@@ -212,10 +212,10 @@ def prepare(a, data):
     """A small real checkpoint, its logit files, a quantized copy and GGUF exports."""
     w = a.work
     steps = ["train", "--preset", "student-tiny", "--tokenizer", "char", "--steps", "20", "--eval-every", "20",
-             "--out", f"{w}/base", "--data", data]
+             "--out", f"{w}/base", "--data-dir", data]
     for args in [steps,
-                 ["logits", f"{w}/base", "--split", "train", "--max-sequences", "64", "--out", f"{w}/t-train.h5", "--data", data],
-                 ["logits", f"{w}/base", "--split", "val", "--max-sequences", "32", "--out", f"{w}/t-val.h5", "--data", data],
+                 ["logits", f"{w}/base", "--split", "train", "--max-sequences", "64", "--out", f"{w}/t-train.h5", "--data-dir", data],
+                 ["logits", f"{w}/base", "--split", "val", "--max-sequences", "32", "--out", f"{w}/t-val.h5", "--data-dir", data],
                  ["quantize", f"{w}/base", "--scheme", "q8_0", "--out", f"{w}/q8"],
                  ["export", "gguf", f"{w}/q8", "--out", f"{w}/q8.gguf"],
                  ["export", "gguf", f"{w}/base", "--out", f"{w}/f32.gguf"]]:
@@ -232,7 +232,7 @@ def names(a, data):
         open(os.path.join(sand, "runs", "keep.txt"), "w").write("mine")
         open(os.path.join(sand, "x.yaml"), "w").write(
             f'name: x\nteacher: {{preset: student-tiny, steps: 2}}\nstudents:\n  - {{name: "{bad}", steps: 2}}\n')
-        a.run(f"run: student name {bad!r}", ["run", "x.yaml", "--data", data], cwd=sand, outside=sand)
+        a.run(f"run: student name {bad!r}", ["run", "x.yaml", "--data-dir", data], cwd=sand, outside=sand)
     sand = os.path.join(w, "sand-import", "a", "b")
     os.makedirs(sand)
     gguf_with(f"{w}/q8.gguf", f"{w}/escape.gguf", "general.name", "../../x")
@@ -251,8 +251,8 @@ def non_finite(a, data):
     for value, label in [(float("nan"), "NaN"), (float("inf"), "Inf"), (float("-inf"), "-Inf")]:
         ck = copy_checkpoint(f"{w}/base", f"nonfinite-{label}", w)
         set_float(f"{ck}/model.safetensors", "transformer.h.0.mlp.c_fc.weight", 7, value)
-        a.run(f"eval: one {label} weight", ["eval", ck, "--data", data, "--validation-batches", "2"])
-        a.run(f"compare: one {label} weight", ["compare", f"{w}/base", ck, "--data", data, "--validation-batches", "1",
+        a.run(f"eval: one {label} weight", ["eval", ck, "--data-dir", data, "--validation-batches", "2"])
+        a.run(f"compare: one {label} weight", ["compare", f"{w}/base", ck, "--data-dir", data, "--validation-batches", "1",
                                                "--judge-tokens", "4", "--out", f"{w}/cmp-{label}"])
         a.run(f"generate: one {label} weight", ["generate", ck, "--max-new-tokens", "8"], expect="any")
         a.run(f"quantize q8_0: one {label} weight", ["quantize", ck, "--scheme", "q8_0", "--out", f"{ck}-q8"])
@@ -280,7 +280,7 @@ def truncation(a, data):
         ck = copy_checkpoint(f"{w}/base", f"cut-st-{cut}", w)
         with open(f"{ck}/model.safetensors", "r+b") as f:
             f.truncate(cut)
-        a.run(f"eval: model.safetensors cut at {cut}", ["eval", ck, "--data", data, "--validation-batches", "1"])
+        a.run(f"eval: model.safetensors cut at {cut}", ["eval", ck, "--data-dir", data, "--validation-batches", "1"])
         a.run(f"inspect: model.safetensors cut at {cut}", ["inspect", ck])
     for name in ["config.json", "tokenizer.json"]:
         for fraction in [0, 0.5]:
@@ -288,7 +288,7 @@ def truncation(a, data):
             full = os.path.getsize(f"{ck}/{name}")
             with open(f"{ck}/{name}", "r+b") as f:
                 f.truncate(int(full * fraction))
-            a.run(f"eval: {name} cut at {fraction:.0%}", ["eval", ck, "--data", data, "--validation-batches", "1"])
+            a.run(f"eval: {name} cut at {fraction:.0%}", ["eval", ck, "--data-dir", data, "--validation-batches", "1"])
     for path in [f"{w}/t-train.h5", f"{w}/q8.gguf"]:
         full = os.path.getsize(path)
         for fraction in [0.0, 0.01, 0.5, 0.99]:
@@ -328,11 +328,11 @@ def full_disk(a, data):
         return
     try:
         cases = [("logits", ["logits", f"{w}/base", "--split", "val", "--max-sequences", "64", "--full",
-                             "--compression", "0", "--out", f"{mount}/l.h5", "--data", data]),
+                             "--compression", "0", "--out", f"{mount}/l.h5", "--data-dir", data]),
                  ("export gguf", ["export", "gguf", f"{w}/base", "--out", f"{mount}/f.gguf"]),
                  ("quantize", ["quantize", f"{w}/base", "--scheme", "int8-sym", "--out", f"{mount}/q"]),
                  ("train", ["train", "--preset", "student-tiny", "--steps", "2", "--eval-every", "2",
-                            "--out", f"{mount}/t", "--data", data])]
+                            "--out", f"{mount}/t", "--data-dir", data])]
         filler = os.path.join(mount, "filler")
 
         def looks_harmless(path):
@@ -376,7 +376,7 @@ def special_files(a, data):
         if not stat_is_char(full):
             a.results[-1][3].append("the device node was replaced by a file")
         a.run("logits --out <a /dev/null node> --force", ["logits", f"{w}/base", "--split", "val", "--max-sequences",
-                                                          "16", "--out", null, "--force", "--data", data], expect="any")
+                                                          "16", "--out", null, "--force", "--data-dir", data], expect="any")
         if not stat_is_char(null):
             a.results[-1][3].append("the device node was replaced by a file")
     target = os.path.join(w, "link-target.gguf")
@@ -401,26 +401,26 @@ def alias_bombs(a, data):
     bomb = "\n".join(lines)
     open(f"{w}/bomb-run.yaml", "w").write(bomb + "\nname: x\nteacher: {preset: student-tiny}\nstudents: *a9\n")
     open(f"{w}/bomb-train.yaml", "w").write(bomb + "\ntraining: {steps: *a9}\n")
-    a.run("run: alias bomb", ["run", f"{w}/bomb-run.yaml", "--data", data], timeout=30)
-    a.run("train --config: alias bomb", ["train", "--config", f"{w}/bomb-train.yaml", "--data", data], timeout=30)
+    a.run("run: alias bomb", ["run", f"{w}/bomb-run.yaml", "--data-dir", data], timeout=30)
+    a.run("train --config: alias bomb", ["train", "--config", f"{w}/bomb-train.yaml", "--data-dir", data], timeout=30)
     open(f"{w}/deep.yaml", "w").write("name: " + "[" * 200000 + "]" * 200000 + "\n")
-    a.run("run: 200,000 nested brackets", ["run", f"{w}/deep.yaml", "--data", data], timeout=30)
+    a.run("run: 200,000 nested brackets", ["run", f"{w}/deep.yaml", "--data-dir", data], timeout=30)
 
 
 def huge_fields(a, data):
     w = a.work
     ck = copy_checkpoint(f"{w}/base", "huge-token", w)
     edit_json(f"{ck}/tokenizer.json", lambda t: t["model"]["vocab"].update({"x" * 50_000_000: 10**6}))
-    a.run("eval: a 50 MB token in tokenizer.json", ["eval", ck, "--data", data], timeout=60)
+    a.run("eval: a 50 MB token in tokenizer.json", ["eval", ck, "--data-dir", data], timeout=60)
     for key, value in [("n_layer", 100000), ("n_embd", 2**40), ("vocab_size", -1), ("n_head", 0)]:
         ck = copy_checkpoint(f"{w}/base", f"huge-{key}", w)
         edit_json(f"{ck}/config.json", lambda c: c.update({key: value}))
         a.run(f"inspect: config.json {key} = {value}", ["inspect", ck], timeout=30)
-        a.run(f"eval: config.json {key} = {value}", ["eval", ck, "--data", data], timeout=30)
+        a.run(f"eval: config.json {key} = {value}", ["eval", ck, "--data-dir", data], timeout=30)
     ck = copy_checkpoint(f"{w}/base", "huge-model", w)
     edit_json(f"{ck}/config.json", lambda c: c.update(n_layer=96, n_embd=1152, n_head=12))
     a.run("inspect: config of 1.5e9 parameters, small weights", ["inspect", ck], timeout=30)
-    a.run("eval: config of 1.5e9 parameters, small weights", ["eval", ck, "--data", data], timeout=30)
+    a.run("eval: config of 1.5e9 parameters, small weights", ["eval", ck, "--data-dir", data], timeout=30)
     ck = copy_checkpoint(f"{w}/base", "huge-header", w)
     with open(f"{ck}/model.safetensors", "r+b") as f:
         f.write(struct.pack("<Q", 2**63))
@@ -430,7 +430,7 @@ def huge_fields(a, data):
 def concurrency(a, data):
     w = a.work
     args = ["train", "--preset", "student-tiny", "--steps", "400", "--eval-every", "400", "--out", f"{w}/busy",
-            "--data", data]
+            "--data-dir", data]
     first = subprocess.Popen([a.binary] + args, cwd=w, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     time.sleep(4)
     a.run("train twice on one --out", args + ["--force"])

@@ -23,6 +23,8 @@ enum FuzzTarget: String, CaseIterable, Sendable {
     case gguf
     /// An experiment YAML file.
     case experiment
+    /// A JSONL corpus: lines, UTF-8 (checked, and replaced), JSON objects and their text field.
+    case jsonl
 
     /// Feeds one input to the parser. Thrown errors are the expected outcome for bad input.
     func run(_ bytes: [UInt8]) {
@@ -33,6 +35,7 @@ enum FuzzTarget: String, CaseIterable, Sendable {
         case .logits: try? FuzzParsers.logits(bytes)
         case .gguf: try? FuzzParsers.gguf(bytes)
         case .experiment: try? FuzzParsers.experiment(bytes)
+        case .jsonl: try? FuzzParsers.jsonl(bytes)
         }
     }
 }
@@ -100,6 +103,11 @@ enum FuzzParsers {
         }
         _ = try? GGUFTokenizer.tokenizer(from: file)
         _ = try GPT2GGUF.load(file)
+    }
+
+    static func jsonl(_ bytes: [UInt8]) throws {
+        _ = try? JSONLDocuments.read(bytes, policy: .error)
+        _ = try JSONLDocuments.read(bytes, policy: .replace)
     }
 
     static func experiment(_ bytes: [UInt8]) throws {

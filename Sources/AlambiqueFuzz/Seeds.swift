@@ -80,6 +80,12 @@ enum FuzzSeeds {
             let export = try GPT2GGUF.export(type == .f32 || type == .f16 ? micro : tiny, type: type)
             try export.writer.encoded().write(to: gguf.appendingPathComponent("seed-\(type.rawValue).gguf"))
         }
+        let jsonl = try folder(.jsonl)
+        let lines = ["{\"text\": \"To be, or not to be\"}", "{\"id\": 2, \"text\": \"caf\\u00e9 \\n \\ud83d\\ude00\"}",
+                     "", "{\"text\": \"\", \"meta\": {\"a\": [1, 2.5, null, true]}}\r"]
+        try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: jsonl.appendingPathComponent("seed-documents.jsonl"))
+        try Data([0x7B, 0x22, 0x74, 0x65, 0x78, 0x74, 0x22, 0x3A, 0x22, 0xFF, 0x22, 0x7D, 0x0A])
+            .write(to: jsonl.appendingPathComponent("seed-invalid-utf8.jsonl"))
         // The experiment seeds are the repository's experiments/*.yaml, which `make fuzz` copies here.
         _ = try folder(.experiment)
     }

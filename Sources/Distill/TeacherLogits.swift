@@ -35,6 +35,14 @@ public enum TeacherLogits {
     public static func export(teacher: Checkpoint.Loaded<GPTConfig, GPT>, directory: URL, tokens: [Int32], split: String,
                               settings: LogitsExportSettings, to url: URL,
                               progress: @escaping (String) -> Void = { _ in }) throws -> LogitsExportReport {
+        try export(teacher: teacher, directory: directory, tokens: TokenSequence(tokens), split: split, settings: settings,
+                   to: url, progress: progress)
+    }
+
+    /// The same over a token stream mapped from the corpus cache.
+    public static func export(teacher: Checkpoint.Loaded<GPTConfig, GPT>, directory: URL, tokens: TokenSequence, split: String,
+                              settings: LogitsExportSettings, to url: URL,
+                              progress: @escaping (String) -> Void = { _ in }) throws -> LogitsExportReport {
         guard settings.context <= teacher.config.contextLength else {
             throw LogitsFileError(path: url.path, "context \(settings.context) exceeds the teacher's \(teacher.config.contextLength) positions")
         }

@@ -72,10 +72,17 @@ public struct TrainingRun {
     /// Starting fresh over an existing checkpoint is refused unless `overwrite` is set.
     public func run(train: [Int32], validation: [Int32], resume: Bool, overwrite: Bool, stopAfter: Int? = nil,
                     progress: (String) -> Void) throws -> RunSummary {
+        try run(train: TokenSequence(train), validation: TokenSequence(validation), resume: resume, overwrite: overwrite,
+                stopAfter: stopAfter, progress: progress)
+    }
+
+    /// The same over token streams in memory or mapped from the corpus cache.
+    public func run(train: TokenSequence, validation: TokenSequence, resume: Bool, overwrite: Bool, stopAfter: Int? = nil,
+                    progress: (String) -> Void) throws -> RunSummary {
         let context = settings.config.contextLength
         let objective = try NextTokenObjective(
-            train: TokenWindows(tokens: train, context: context, name: "training split"),
-            validation: TokenWindows(tokens: validation, context: context, name: "validation split"),
+            train: TokenWindows(sequence: train, context: context, name: "training split"),
+            validation: TokenWindows(sequence: validation, context: context, name: "validation split"),
             batchSize: settings.recipe.batchSize, validationBatches: settings.recipe.validationBatches)
         return try run(objective: objective, resume: resume, overwrite: overwrite, stopAfter: stopAfter, progress: progress)
     }

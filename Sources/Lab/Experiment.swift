@@ -3,6 +3,7 @@
 // in one description. Unknown keys and out-of-range values are errors naming the file, the line and the key.
 //
 //     name: shakespeare-quick
+//     corpus: shakespeare                                   # or a file, a folder, {path: …, text_field: …}
 //     tokenizer: char
 //     teacher: {preset: teacher-small, steps: 300}          # or {checkpoint: checkpoints/…}
 //     logits: {top_k: 32, dtype: f16, train_sequences: 2000, val_sequences: 400}
@@ -89,6 +90,8 @@ public struct Experiment: Codable, Equatable, Sendable {
     }
 
     public var name: String
+    /// The built-in Shakespeare corpus when absent.
+    public var corpus: Corpus?
     public var tokenizer: String?
     public var teacher: Teacher
     public var logits: Logits?
@@ -98,7 +101,7 @@ public struct Experiment: Codable, Equatable, Sendable {
     public var compare: Compare?
 
     enum CodingKeys: String, CodingKey {
-        case name, tokenizer, teacher, logits, students, prune, quantize, compare
+        case name, corpus, tokenizer, teacher, logits, students, prune, quantize, compare
     }
 
     /// Reads and checks an experiment file.
@@ -125,6 +128,7 @@ public struct Experiment: Codable, Equatable, Sendable {
         if let problem = PathComponent.problem(with: name) {
             throw fail(["name"], "name \(Excerpt.quote(name)) cannot name the run and report folders: \(problem)")
         }
+        try corpus?.validate(fail)
         guard teacher.checkpoint != nil || teacher.preset != nil else {
             throw fail(["teacher"], "teacher needs a checkpoint or a preset to train")
         }

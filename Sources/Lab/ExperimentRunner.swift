@@ -39,10 +39,11 @@ public struct ExperimentRunner {
         func stage(_ name: String) { index += 1; progress("── stage \(index)/\(total): \(name)") }
 
         stage("data and tokenizer")
-        let corpus = try CorpusTokenization.loadCorpus(data: data, progress: progress)
+        let selection = try e.corpus?.selection(dataDirectory: data) ?? CorpusSelection(dataDirectory: data)
         let tokenizerSpec = e.tokenizer ?? "char"
-        let tokenizer = try CorpusTokenization.build(tokenizerSpec, corpus: corpus, data: data, progress: progress)
-        let tokenizerHash = tokenizer.fingerprint()
+        let tokenizer = try CorpusTokenization.build(tokenizerSpec, selection: selection, progress: progress)
+        // The built-in corpus adds nothing, so that runs from before `corpus:` existed keep their hashes.
+        let tokenizerHash = tokenizer.fingerprint() + (e.corpus.map { "|" + Experiment.hash($0) } ?? "")
 
         // Teacher.
         stage("teacher")
@@ -60,12 +61,13 @@ public struct ExperimentRunner {
             let config = try GPTConfig.preset(e.teacher.preset ?? "teacher-small", vocabularySize: tokenizer.vocabularySize)
             let hash = Experiment.hash(["teacher": Experiment.hash(e.teacher), "tokenizer": tokenizerHash])
             try runIfNeeded(teacherDirectory, hash: hash, progress: progress) { resume in
-                let name = CheckpointInfo.modelName(corpus: "shakespeare", role: "teacher", parameters: config.parameterCount,
+                let name = CheckpointInfo.modelName(corpus: selection.name, role: "teacher", parameters: config.parameterCount,
                                                     context: config.contextLength, tokenizer: tokenizerSpec, format: "F32")
                 let run = TrainingRun(directory: teacherDirectory, config: config, recipe: recipe, tokenizer: tokenizer,
-                                      info: CheckpointInfo(name: name, role: "teacher", corpus: "shakespeare"))
-                _ = try run.run(train: try tokenizer.encode(corpus.train), validation: try tokenizer.encode(corpus.validation),
-                                resume: resume, overwrite: !resume, progress: progress)
+                                      info: CheckpointInfo(name: name, role: "teacher", corpus: selection.name))
+                let tokens = try CorpusTokenization.tokenize(selection, tokenizer: tokenizer, progress: progress)
+                _ = try run.run(train: tokens.train, validation: tokens.validation, resume: resume, overwrite: !resume,
+                                progress: progress)
             }
         }
 
@@ -75,7 +77,9 @@ public struct ExperimentRunner {
         let trainLogits = logitsDirectory.appendingPathComponent("teacher-train.h5")
         let valLogits = logitsDirectory.appendingPathComponent("teacher-val.h5")
         let teacherIdentity = try Data(contentsOf: teacherDirectory.appendingPathComponent(Checkpoint.modelFileName))
-        let logitsHash = Experiment.hash(["logits": Experiment.hash(e.logits ?? Experiment.Logits()), "teacher": sha256Hex(teacherIdentity)])
+        var logitsInputs = ["logits": Experiment.hash(e.logits ?? Experiment.Logits()), "teacher": sha256Hex(teacherIdentity)]
+        if let corpus = e.corpus { logitsInputs["corpus"] = Experiment.hash(corpus) }
+        let logitsHash = Experiment.hash(logitsInputs)
         try runIfNeeded(logitsDirectory, hash: logitsHash, progress: progress) { _ in
             let teacher = try loadGPT(from: teacherDirectory)
             let vocabulary = teacher.config.vocabularySize
@@ -86,10 +90,11 @@ public struct ExperimentRunner {
             }
             let mode: LogitsMode = (e.logits?.full ?? false) ? .full : .topK(topK)
             let dtype = try e.logits?.elementType() ?? .float16
-            for (split, text, url, limit) in [("train", corpus.train, trainLogits, e.logits?.trainSequences),
-                                              ("val", corpus.validation, valLogits, e.logits?.valSequences)] {
+            let corpus = try CorpusTokenization.tokenize(selection, tokenizer: teacher.tokenizer, progress: progress)
+            for (split, tokens, url, limit) in [("train", corpus.train, trainLogits, e.logits?.trainSequences),
+                                                ("val", corpus.validation, valLogits, e.logits?.valSequences)] {
                 let settings = LogitsExportSettings(context: teacher.config.contextLength, mode: mode, dtype: dtype, maxSequences: limit)
-                let report = try TeacherLogits.export(teacher: teacher, directory: teacherDirectory, tokens: try teacher.tokenizer.encode(text),
+                let report = try TeacherLogits.export(teacher: teacher, directory: teacherDirectory, tokens: tokens,
                                                       split: split, settings: settings, to: url, progress: progress)
                 progress(String(format: "%@: %d windows, %.1f MB", url.lastPathComponent, report.sequences, Double(report.bytes) / 1e6))
             }
@@ -151,9 +156,10 @@ public struct ExperimentRunner {
 
         // Comparison.
         stage("compare")
-        let comparison = Comparison(checkpoints: order.map { models[$0]! }, load: ModelLoading.load, validationText: corpus.validation,
+        var comparison = Comparison(checkpoints: order.map { models[$0]! }, load: ModelLoading.load, validationText: "",
                                     validationBatches: e.compare?.validationBatches ?? 50, prompts: Comparison.defaultPrompts,
                                     judgeTokens: e.compare?.judgeTokens ?? 64)
+        comparison.validationTokens = { try CorpusTokenization.tokenize(selection, tokenizer: $0, progress: progress).validation }
         let result = try comparison.run(progress: progress)
         try writeReports(result, checkpoints: order.map { models[$0]! }, valLogits: valLogits)
         return result

@@ -134,6 +134,9 @@ public struct Comparison {
     public var load: (URL) throws -> LoadedModel
     /// The validation text (the corpus's validation split).
     public var validationText: String
+    /// The validation split's tokens under the teacher's tokenizer (from the corpus cache); when set, used
+    /// instead of encoding `validationText`.
+    public var validationTokens: ((any Tokenizer) throws -> TokenSequence)?
     /// Validation windows: the first `validationBatches` batches of 16 consecutive windows.
     public var validationBatches: Int
     /// The judge's prompts (text); each model continues each by `judgeTokens` tokens.
@@ -161,8 +164,8 @@ public struct Comparison {
         progress("loading the teacher \(first.lastPathComponent)…")
         let teacher = try load(first)
         let context = teacher.model.config.contextLength
-        let tokens = try teacher.tokenizer.encode(validationText)
-        let windows = try TokenWindows(tokens: tokens, context: context, name: "validation split")
+        let tokens = try validationTokens?(teacher.tokenizer) ?? TokenSequence(teacher.tokenizer.encode(validationText))
+        let windows = try TokenWindows(sequence: tokens, context: context, name: "validation split")
             .validationBatches(batchSize: 16, maximumBatches: validationBatches)
         let characters = try windows.map { batch in try teacher.tokenizer.decode(batch.targets.values).unicodeScalars.count }
         let promptIds = try prompts.map { try teacher.tokenizer.encode($0) }

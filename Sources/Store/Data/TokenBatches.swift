@@ -16,10 +16,15 @@ public struct TokenBatch: Sendable {
 
 /// A token stream cut into windows of `context` + 1 tokens.
 public struct TokenWindows: Sendable {
-    public let tokens: [Int32]
+    public let tokens: TokenSequence
     public let context: Int
 
     public init(tokens: [Int32], context: Int, name: String) throws {
+        try self.init(sequence: TokenSequence(tokens), context: context, name: name)
+    }
+
+    /// Windows over a stream held in memory or mapped from a cache file.
+    public init(sequence tokens: TokenSequence, context: Int, name: String) throws {
         guard context >= 1, tokens.count > context + 1 else {
             throw DataError("\(name): \(tokens.count) tokens cannot hold one window of context \(context) plus its target")
         }
@@ -60,14 +65,16 @@ public struct TokenWindows: Sendable {
     }
 
     func batch(at offsets: [Int]) throws -> TokenBatch {
-        var inputs: [Int32] = [], targets: [Int32] = []
-        inputs.reserveCapacity(offsets.count * context)
-        targets.reserveCapacity(offsets.count * context)
-        tokens.withUnsafeBufferPointer { all in
-            for offset in offsets {
-                inputs.append(contentsOf: all[offset..<(offset + context)])
-                targets.append(contentsOf: all[(offset + 1)..<(offset + context + 1)])
+        let t = context
+        let inputs = [Int32](unsafeUninitializedCapacity: offsets.count * t) { buffer, initialized in
+            for (row, offset) in offsets.enumerated() { tokens.copy(offset ..< offset + t, to: buffer.baseAddress! + row * t) }
+            initialized = offsets.count * t
+        }
+        let targets = [Int32](unsafeUninitializedCapacity: offsets.count * t) { buffer, initialized in
+            for (row, offset) in offsets.enumerated() {
+                tokens.copy(offset + 1 ..< offset + t + 1, to: buffer.baseAddress! + row * t)
             }
+            initialized = offsets.count * t
         }
         return TokenBatch(inputs: try IndexTensor(shape: [offsets.count, context], values: inputs),
                           targets: try IndexTensor(shape: [offsets.count, context], values: targets))

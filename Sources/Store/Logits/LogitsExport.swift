@@ -77,6 +77,15 @@ public enum LogitsExport {
                            tokenizerJSON: Data, to url: URL,
                            forward: (IndexTensor) throws -> Tensor,
                            progress: (_ done: Int, _ total: Int) -> Void = { _, _ in }) throws -> LogitsExportReport {
+        try run(tokens: TokenSequence(tokens), settings: settings, attributes: template, tokenizerJSON: tokenizerJSON,
+                to: url, forward: forward, progress: progress)
+    }
+
+    /// The same over a token stream in memory or mapped from the corpus cache.
+    public static func run(tokens: TokenSequence, settings: LogitsExportSettings, attributes template: LogitsFileAttributes,
+                           tokenizerJSON: Data, to url: URL,
+                           forward: (IndexTensor) throws -> Tensor,
+                           progress: (_ done: Int, _ total: Int) -> Void = { _, _ in }) throws -> LogitsExportReport {
         let t = settings.context
         func fail(_ detail: String) -> LogitsFileError { LogitsFileError(path: url.path, detail) }
         guard t >= 1, settings.stride >= 1, settings.batchSize >= 1 else {

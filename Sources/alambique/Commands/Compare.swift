@@ -30,25 +30,22 @@ struct Compare: ParsableCommand {
 
     @OptionGroup var global: GlobalOptions
     @Argument(help: "Checkpoint directories, the teacher first.") var checkpoints: [String]
-    @Option(help: "Data split to evaluate on (val).") var data = "val"
     @Option(help: "A text file of prompts for the judge, separated by blank lines (default: six openings).") var prompts: String?
     @Option(help: "Report directory (report.md, results.csv, results.json).") var out: String?
     @Option(help: "Validation batches of 16 windows.") var validationBatches = 50
     @Option(help: "Tokens each model adds to each judge prompt.") var judgeTokens = 64
-    @Option(help: "Data directory (the corpus is fetched there when missing).") var dataDirectory = "data"
+    @OptionGroup var corpus: CorpusFlags
     @Flag(help: "Print the results object (JSON) on stdout instead of the table.") var json = false
     @Option(help: "Also write notebooks-export/<name>.ipynb (default: the --out folder's name).") var notebook: String?
     @Option(help: "A logit file the notebook's last cells open with h5py.") var logits: String?
 
     func validate() throws {
         guard !checkpoints.isEmpty else { throw ValidationError("give at least one checkpoint (the teacher first)") }
-        guard data == "val" else { throw ValidationError("--data must be val (the split every model is compared on), got \(data)") }
         guard validationBatches >= 1, judgeTokens >= 1 else { throw ValidationError("--validation-batches and --judge-tokens must be ≥ 1") }
     }
 
     func run() throws {
         try global.apply()
-        let corpus = try CorpusTokenization.loadCorpus(data: dataDirectory) { printError($0) }
         var promptTexts = Comparison.defaultPrompts
         if let prompts {
             let text: String
@@ -58,9 +55,11 @@ struct Compare: ParsableCommand {
             promptTexts = text.components(separatedBy: "\n\n").map { $0 + "\n" }.filter { !$0.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty }
             guard !promptTexts.isEmpty else { throw ValidationError("\(prompts): no prompts found (separate them with blank lines)") }
         }
-        let comparison = Comparison(checkpoints: checkpoints.map { URL(fileURLWithPath: $0) }, load: ModelLoading.load,
-                                    validationText: corpus.validation, validationBatches: validationBatches,
+        var comparison = Comparison(checkpoints: checkpoints.map { URL(fileURLWithPath: $0) }, load: ModelLoading.load,
+                                    validationText: "", validationBatches: validationBatches,
                                     prompts: promptTexts, judgeTokens: judgeTokens)
+        let selection = corpus.selection
+        comparison.validationTokens = { try CorpusTokenization.tokenize(selection, tokenizer: $0) { printError($0) }.validation }
         let result = try comparison.run { printError($0) }
         let table = ComparisonTables.markdown(result)
         if json { print(String(decoding: try ComparisonTables.json(result), as: UTF8.self)) } else { print(table) }

@@ -20,7 +20,7 @@ struct DataCommand: ParsableCommand {
             """)
 
         @Argument(help: "The corpus: shakespeare.") var corpus: String
-        @Option(help: "Data directory.") var data = "data"
+        @Option(name: [.customLong("data-dir"), .customLong("data")], help: "Data directory.") var data = "data"
 
         func validate() throws {
             guard corpus == "shakespeare" else { throw ValidationError("unknown corpus \"\(corpus)\"; available: shakespeare") }
@@ -72,12 +72,16 @@ struct TokenizerCommand: ParsableCommand {
     struct Train: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Train a tokenizer on the training split of a corpus.",
-            discussion: "bpe: GPT-2 byte-level BPE (256 bytes + merges up to --vocab-size). char: the corpus's characters. byte: 256 bytes.")
+            discussion: """
+            bpe: GPT-2 byte-level BPE (256 bytes + merges up to --vocab-size), trained on the training split (the first \
+            64 MiB of it for corpora other than shakespeare). char: the corpus's characters. byte: 256 bytes.
+            """)
 
         @Option(help: "char, byte or bpe.") var kind = "bpe"
         @Option(help: "Vocabulary size for bpe (≥ 257).") var vocabSize = 1024
-        @Option(help: "Data directory (the corpus is fetched there when missing).") var data = "data"
-        @Option(help: "Output file (default: <data>/shakespeare/tokenizer-<kind>[-<size>].json).") var out: String?
+        @OptionGroup var corpus: CorpusFlags
+        @Option(help: ArgumentHelp("Output file (default: <data-dir>/shakespeare/tokenizer-<kind>[-<size>].json for shakespeare, "
+            + "else under <data-dir>/cache/tokenizers/).")) var out: String?
 
         func validate() throws {
             guard ["char", "byte", "bpe"].contains(kind) else { throw ValidationError("--kind must be char, byte or bpe, got \(kind)") }
@@ -87,16 +91,16 @@ struct TokenizerCommand: ParsableCommand {
         }
 
         func run() throws {
-            let corpus = try CorpusTokenization.loadCorpus(data: data) { printError($0) }
             let start = Date()
-            let tokenizer = try CorpusTokenization.build(kind == "bpe" ? "bpe-\(vocabSize)" : kind, corpus: corpus, data: data,
-                                                         progress: { printError($0) })
-            let url = URL(fileURLWithPath: out ?? CorpusTokenization.defaultPath(kind == "bpe" ? "bpe-\(vocabSize)" : kind, data: data))
+            let selection = corpus.selection
+            let spec = kind == "bpe" ? "bpe-\(vocabSize)" : kind
+            let tokenizer = try CorpusTokenization.build(spec, selection: selection, progress: { printError($0) })
+            let url = URL(fileURLWithPath: try out ?? CorpusTokenization.defaultPath(spec, selection: selection))
             try AtomicFile.write(Data(tokenizer.tokenizerJSONBytes()), to: url)  // a symlinked --out is followed
-            let validation = try tokenizer.encode(corpus.validation)
+            let validation = try CorpusTokenization.tokenize(selection, tokenizer: tokenizer) { printError($0) }.manifest.validation
             print(String(format: "%@: %@ tokenizer, %d tokens; validation text %d bytes → %d tokens (%.3f tokens/byte); %.1fs",
-                         url.path, tokenizer.kind.rawValue, tokenizer.vocabularySize, corpus.validation.utf8.count,
-                         validation.count, Double(validation.count) / Double(corpus.validation.utf8.count),
+                         url.path, tokenizer.kind.rawValue, tokenizer.vocabularySize, validation.bytes,
+                         validation.tokens, Double(validation.tokens) / Double(max(validation.bytes, 1)),
                          Date().timeIntervalSince(start)))
         }
     }

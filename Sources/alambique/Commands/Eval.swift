@@ -22,30 +22,29 @@ struct Eval: ParsableCommand {
     @Argument(help: "Checkpoint directories.") var checkpoints: [String]
     @Option(help: "A checkpoint to compare the others' validation loss with.") var relativeTo: String?
     @Option(help: "Validation batches of 16 windows.") var validationBatches = 50
-    @Option(help: "Data directory (the corpus is fetched there when missing).") var data = "data"
+    @OptionGroup var corpus: CorpusFlags
     @Flag(help: "Evaluate one token at a time through the KV-cache generator (the batch-1 kernels of generation).")
     var stepwise = false
 
     func run() throws {
         try global.apply()
-        let corpus = try CorpusTokenization.loadCorpus(data: data) { printError($0) }
         var reference: Double?
-        if let relativeTo { reference = try evaluate(relativeTo, corpus.validation).validationLoss }
+        if let relativeTo { reference = try evaluate(relativeTo).validationLoss }
         print("| model | format | val loss | Δ | perplexity | bits/char | accuracy |")
         print("|---|---|---:|---:|---:|---:|---:|")
         for path in checkpoints {
             let loaded = try ModelLoading.load(URL(fileURLWithPath: path))
-            let metrics = try evaluate(path, corpus.validation, loaded: loaded)
+            let metrics = try evaluate(path, loaded: loaded)
             let delta = reference.map { String(format: "%+.2f%%", 100 * (metrics.validationLoss / $0 - 1)) } ?? "–"
             print(String(format: "| %@ | %@ | %.4f | %@ | %.3f | %.4f | %.2f%% |", loaded.name, loaded.format, metrics.validationLoss,
                          delta, metrics.perplexity, metrics.bitsPerCharacter, 100 * metrics.accuracy))
         }
     }
 
-    private func evaluate(_ path: String, _ text: String, loaded: LoadedModel? = nil) throws -> QualityMetrics {
+    private func evaluate(_ path: String, loaded: LoadedModel? = nil) throws -> QualityMetrics {
         let model = try loaded ?? ModelLoading.load(URL(fileURLWithPath: path))
-        let tokens = try model.tokenizer.encode(text)
-        let batches = try TokenWindows(tokens: tokens, context: model.model.config.contextLength, name: "validation split")
+        let tokens = try CorpusTokenization.tokenize(corpus.selection, tokenizer: model.tokenizer) { printError($0) }.validation
+        let batches = try TokenWindows(sequence: tokens, context: model.model.config.contextLength, name: "validation split")
             .validationBatches(batchSize: 16, maximumBatches: validationBatches)
         let characters = try batches.map { try model.tokenizer.decode($0.targets.values).unicodeScalars.count }
         if stepwise {

@@ -32,7 +32,7 @@ struct Logits: ParsableCommand {
     @Option(help: "Split the output into shards of about this many tokens each (<name>-00001-of-0000n.h5).") var shardTokens: Int?
     @Option(help: "Sequences per forward pass.") var batchSize = 16
     @Option(help: "Export only the first N sequences (for a quick look).") var maxSequences: Int?
-    @Option(help: "Data directory (the corpus is fetched there when missing).") var data = "data"
+    @OptionGroup var corpus: CorpusFlags
     @Flag(help: "Replace an existing output file.") var force = false
 
     func validate() throws {
@@ -61,9 +61,8 @@ struct Logits: ParsableCommand {
         if !force, FileManager.default.fileExists(atPath: url.path) {
             throw ValidationError("\(url.path) already exists; pass --force to replace it (or choose --out)")
         }
-        let corpus = try CorpusTokenization.loadCorpus(data: data) { printError($0) }
-        printError("tokenizing the \(split) split with the teacher's tokenizer (\(loaded.tokenizer.kind.rawValue))…")
-        let tokens = try loaded.tokenizer.encode(split == .train ? corpus.train : corpus.validation)
+        let tokenized = try CorpusTokenization.tokenize(corpus.selection, tokenizer: loaded.tokenizer) { printError($0) }
+        let tokens = split == .train ? tokenized.train : tokenized.validation
         let settings = LogitsExportSettings(
             context: t, stride: stride, batchSize: batchSize, mode: mode, dtype: elementType,
             layout: LogitsLayout(gzipLevel: compression == 0 ? nil : compression,

@@ -17,7 +17,10 @@ struct Run: ParsableCommand {
 
     @OptionGroup var global: GlobalOptions
     @Argument(help: "The experiment file (YAML).") var experiment: String
-    @Option(help: "Data directory (the corpus is fetched there when missing).") var data = "data"
+    @Option(name: [.customLong("data-dir"), .customLong("data-directory")],
+            help: ArgumentHelp("Data directory: the built-in corpus is fetched there, token ids are cached in <data-dir>/cache/ "
+                + "(the file's corpus: key names the corpus)."))
+    var data = "data"
 
     func run() throws {
         try global.apply()

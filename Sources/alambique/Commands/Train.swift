@@ -8,12 +8,15 @@ import Tokenizers
 
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Train a GPT-2 model (a teacher, or a student from scratch) on the Shakespeare corpus.",
+        abstract: "Train a GPT-2 model (a teacher, or a student from scratch) on a corpus (Shakespeare by default).",
         discussion: """
         The recipe of DESIGN.md §5 by default: batch 16 × context 128, AdamW β = (0.9, 0.99), weight decay 0.1 \
         on matrices, LR 1e-3 with 100 warmup steps and cosine decay to 1e-4, gradient clipping at 1.0. \
         Evaluates on 800 fixed validation windows every --eval-every steps, saves a resumable checkpoint every \
         --checkpoint-every steps (atomically), and appends the curve to <out>/metrics.jsonl.
+
+        The corpus (--data) is tokenized once and cached under <data-dir>/cache/; training reads the cached ids \
+        memory-mapped, so a corpus larger than memory works.
 
         A YAML file (--config) can set the model, the tokenizer and any recipe field (snake_case, e.g. \
         learning_rate); flags given on the command line override it.
@@ -27,7 +30,7 @@ struct Train: ParsableCommand {
     @Option(help: "char, byte, bpe-N (trained on the training split and cached) or a tokenizer.json path (default char).") var tokenizer: String?
     @Option(help: "Role in the model name (default: from the preset: teacher or student).") var role: String?
     @Option(help: "Output checkpoint directory (default: checkpoints/<model name>).") var out: String?
-    @Option(help: "Data directory (the corpus is fetched there when missing).") var data = "data"
+    @OptionGroup var corpus: CorpusFlags
     @Flag(help: "Continue the run saved in --out from its last checkpoint (same settings).") var resume = false
     @Flag(help: "Start over even if --out already holds a checkpoint.") var force = false
     @Option(help: "End this session after step N with a checkpoint (continue later with --resume).") var stopAfter: Int?
@@ -50,23 +53,23 @@ struct Train: ParsableCommand {
         try recipe.validate()
         let preset = self.preset ?? file?.preset ?? "teacher-small"
         let tokenizerSpec = self.tokenizer ?? file?.tokenizer ?? "char"
-        let corpus = try CorpusTokenization.loadCorpus(data: data) { printError($0) }
-        let tokenizer = try CorpusTokenization.build(tokenizerSpec, corpus: corpus, data: data) { printError($0) }
-        printError("tokenizing the corpus (\(tokenizer.kind.rawValue), \(tokenizer.vocabularySize) tokens)…")
-        let train = try tokenizer.encode(corpus.train), validation = try tokenizer.encode(corpus.validation)
+        let selection = corpus.selection
+        let tokenizer = try CorpusTokenization.build(tokenizerSpec, selection: selection) { printError($0) }
+        let tokens = try CorpusTokenization.tokenize(selection, tokenizer: tokenizer) { printError($0) }
+        let (train, validation) = (tokens.train, tokens.validation)
         var config = try file?.modelConfig(preset: preset, vocabularySize: tokenizer.vocabularySize, source: self.config ?? "config")
             ?? GPTConfig.preset(preset, vocabularySize: tokenizer.vocabularySize)
         if let dropout { config.dropout = dropout }
         try config.validate()
         let role = self.role ?? file?.role ?? (preset.hasPrefix("teacher") ? "teacher" : preset.hasPrefix("student") ? "student" : "model")
         let tokenizerLabel = tokenizerSpec.hasSuffix(".json") ? tokenizer.kind.rawValue : tokenizerSpec
-        let name = CheckpointInfo.modelName(corpus: "shakespeare", role: role, parameters: config.parameterCount,
+        let name = CheckpointInfo.modelName(corpus: selection.name, role: role, parameters: config.parameterCount,
                                             context: config.contextLength, tokenizer: tokenizerLabel, format: "F32")
         try PathComponent.validate(name, field: self.role != nil ? "--role" : "\(self.config ?? "config"): role")
         let directory = URL(fileURLWithPath: out ?? "checkpoints/\(name)")
         print("\(name): \(config.parameterCount) parameters; \(train.count) training and \(validation.count) validation tokens → \(directory.path)")
         let run = TrainingRun(directory: directory, config: config, recipe: recipe, tokenizer: tokenizer,
-                              info: CheckpointInfo(name: name, role: role, corpus: "shakespeare"))
+                              info: CheckpointInfo(name: name, role: role, corpus: selection.name))
         let summary = try run.run(train: train, validation: validation, resume: resume, overwrite: force, stopAfter: stopAfter) { printError($0) }
         print(String(format: "done: %d steps, validation loss %.4f, %@ in all; checkpoint %@",
                      summary.steps, summary.finalValidationLoss ?? .nan, formatDuration(summary.elapsedSeconds),
