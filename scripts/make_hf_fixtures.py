@@ -21,8 +21,8 @@ import shutil
 import tokenizers
 import torch
 import transformers
-from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-from transformers import GPT2Config, GPT2LMHeadModel, GenerationConfig, PreTrainedTokenizerFast
+from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
+from transformers import GPT2Config, GPT2LMHeadModel, GenerationConfig
 
 TEXT = "Hello world! The quick brown fox jumps over the lazy dog.<|endoftext|> Café, 3.14 — naïve."
 CORPUS = [
@@ -37,6 +37,8 @@ def train_tokenizer():
     tokenizer = Tokenizer(models.BPE())
     tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tokenizer.decoder = decoders.ByteLevel()
+    # As in the gpt2 repository's tokenizer.json (offsets only; it adds no tokens).
+    tokenizer.post_processor = processors.ByteLevel(trim_offsets=False)
     trainer = trainers.BpeTrainer(vocab_size=300, special_tokens=["<|endoftext|>"],
                                   initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
     tokenizer.train_from_iterator(CORPUS, trainer=trainer)
@@ -44,15 +46,12 @@ def train_tokenizer():
 
 
 def save(model, tokenizer, directory, **kwargs):
+    """The model as transformers saves it, and tokenizer.json as `tokenizers` writes it (transformers 5's
+    PreTrainedTokenizerFast.save_pretrained would replace the post-processor by an empty template)."""
     if os.path.exists(directory):
         shutil.rmtree(directory)
     model.save_pretrained(directory, **kwargs)
-    tokenizer.save_pretrained(directory)
-    # Only tokenizer.json and the model's own files are fixtures; the slow-tokenizer extras are not needed.
-    for extra in ["tokenizer_config.json", "special_tokens_map.json"]:
-        path = os.path.join(directory, extra)
-        if os.path.exists(path):
-            os.remove(path)
+    tokenizer.save(os.path.join(directory, "tokenizer.json"))
 
 
 def main():
@@ -62,7 +61,6 @@ def main():
     torch.manual_seed(0)
     raw = train_tokenizer()
     eot = raw.token_to_id("<|endoftext|>")
-    fast = PreTrainedTokenizerFast(tokenizer_object=raw, eos_token="<|endoftext|>", bos_token="<|endoftext|>")
     config = GPT2Config(vocab_size=raw.get_vocab_size(), n_positions=64, n_embd=32, n_layer=2, n_head=4,
                         bos_token_id=eot, eos_token_id=eot)
     model = GPT2LMHeadModel(config).eval()
@@ -70,10 +68,10 @@ def main():
     ids = raw.encode(TEXT).ids
 
     tiny = os.path.join(args.out, "hf-gpt2-tiny")
-    save(model, fast, tiny)
-    save(model, fast, tiny + "-sharded", max_shard_size="100KB")
+    save(model, raw, tiny)
+    save(model, raw, tiny + "-sharded", max_shard_size="100KB")
     bf16 = GPT2LMHeadModel.from_pretrained(tiny, dtype=torch.bfloat16)
-    save(bf16, fast, tiny + "-bf16")
+    save(bf16, raw, tiny + "-bf16")
 
     with torch.no_grad():
         logits = model(torch.tensor([ids])).logits[0]

@@ -89,6 +89,13 @@ public final class Tensor: @unchecked Sendable {
         Tensor(shape: shape, storage: Storage(count: shape.reduce(1, *), zeroed: false))
     }
 
+    /// A tensor whose elements are not set, for values about to be written in full (weights a
+    /// checkpoint load copies in): its pages are not touched, so it costs no memory until written.
+    public static func uninitialized(_ shape: [Int], requiresGrad: Bool = false) throws -> Tensor {
+        try checkShape(shape, op: "uninitialized")
+        return Tensor(shape: shape, storage: Storage(count: shape.reduce(1, *), zeroed: false), requiresGrad: requiresGrad)
+    }
+
     /// A tensor of zeros.
     public static func zeros(_ shape: [Int], requiresGrad: Bool = false) throws -> Tensor {
         try checkShape(shape, op: "zeros")
