@@ -151,7 +151,8 @@ public final class CheckpointWeights: @unchecked Sendable {
         let pickled = names.sorted().first { ["bin", "pt", "pth", "ckpt"].contains(($0 as NSString).pathExtension) }
         guard let pickled else {
             return CheckpointError(.missingFile, path: directory.path,
-                                   "the checkpoint directory has neither \(Checkpoint.modelFileName) nor \(indexFileName)")
+                                   "the checkpoint directory has no \(Checkpoint.modelFileName) (nor \(indexFileName) for a sharded one; "
+                                       + "a checkpoint holds \(Checkpoint.configFileName), \(Checkpoint.modelFileName) and \(Checkpoint.tokenizerFileName))")
         }
         let python = directory.path.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "\\'")
         return CheckpointError(.unreadableFile, path: directory.appendingPathComponent(pickled).path,
