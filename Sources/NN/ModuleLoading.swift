@@ -170,14 +170,14 @@ public struct CheckpointExtraTensor: Sendable, Equatable {
 }
 
 extension Module {
-    /// Copies every parameter's values from `read` (name, destination, element count) straight into
-    /// the parameter's storage — no intermediate array — then checks that each is finite.
-    /// - Throws: what `read` throws, or `LoadError.nonFiniteValue` naming the parameter and the index.
-    public func fillParameters(source: String,
-                               _ read: (_ name: String, _ destination: UnsafeMutablePointer<Float>, _ count: Int) throws -> Void)
-        throws {
+    /// Sets every parameter's values with `fill` — which copies them into the tensor's storage or
+    /// points the tensor at memory that holds them (`Tensor.useStorage(of:)`) — then checks that
+    /// each is finite. Meant for a module just built with uninitialised storage: a failure leaves it
+    /// partly filled.
+    /// - Throws: what `fill` throws, or `LoadError.nonFiniteValue` naming the parameter and the index.
+    public func fillParameters(source: String, _ fill: (_ name: String, _ tensor: Tensor) throws -> Void) throws {
         for (name, tensor) in namedParameters() where tensor.count > 0 {
-            try read(name, tensor.data, tensor.count)
+            try fill(name, tensor)
             if let bad = ParameterValues.firstNonFiniteIndex(UnsafeBufferPointer(start: tensor.data, count: tensor.count)) {
                 throw LoadError(.nonFiniteValue, source: source, parameter: name,
                                 "value \(ParameterValues.elementIndex(bad, shape: tensor.shape)) is \(tensor.data[bad]); "

@@ -173,8 +173,8 @@ public enum CompressedCheckpoint {
                       nonzeroParameters: nonzero, bytes: bytes)
     }
 
-    /// A dense checkpoint (ours or transformers', F32/F16/BF16, sharded or not): copied once from the
-    /// mapped files into a model built without initialisation (`Checkpoint.load`).
+    /// A dense checkpoint (ours or transformers', F32/F16/BF16, sharded or not): float32 weights used
+    /// in place in the mapped files, others widened once (`Checkpoint.load`).
     private static func loadDense(from directory: URL, weights: CheckpointWeights) throws -> Loaded {
         let loaded = try Checkpoint.load(from: directory, parameterShapes: \GPTConfig.parameterShapes,
                                          extras: \.checkpointExtraTensors) { try GPT(uninitializedFor: $0) }

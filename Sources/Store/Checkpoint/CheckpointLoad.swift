@@ -1,7 +1,8 @@
 // Loading a checkpoint directory, ours or one transformers saved: config.json (our "alambique"
 // object optional), the weights (model.safetensors or shards, F32/F16/BF16), tokenizer.json and
-// generation_config.json. Weights are copied once, straight from read-only maps into the storage of
-// a model built without initialisation; nothing is read whole into memory first.
+// generation_config.json. The model is built without initialisation; its float32 parameters then use
+// the weights where they lie in the files' copy-on-write maps (no copy), and F16/BF16 ones are widened
+// once from the maps into their own storage. Nothing is read whole into memory first.
 
 import Foundation
 import NN
@@ -114,7 +115,7 @@ extension Checkpoint {
         let weights = try CheckpointWeights(directory: directory)
         try validateHeader(weights.combinedHeader(), expected: parameterShapes(config), extras: extras(config))
         let model = try build(config)
-        try model.fillParameters(source: weights.source) { try weights.copyFloats($0, into: $1, count: $2) }
+        try model.fillParameters(source: weights.source) { try weights.fill($1, from: $0, inPlace: true) }
         if info.tokenizerSHA256.isEmpty {
             info.tokenizerKind = tokenizer.kind.rawValue
             info.tokenizerSHA256 = tokenizer.fingerprint()
@@ -128,13 +129,14 @@ extension Checkpoint {
     /// Copies the weights of `directory` (model.safetensors or its shards) into `module`'s parameters,
     /// strictly: every tensor must be a parameter (or one of `module.checkpointExtraTensors`), every
     /// parameter must be present, every shape must match and every value must be finite. F16 and BF16
-    /// are widened exactly. Everything but finiteness is checked before a value is copied.
+    /// are widened exactly. Everything but finiteness is checked before a value is copied. Values are
+    /// copied into the parameters' own storage, which data-parallel replicas and optimizers may share.
     /// - Throws: `CheckpointError` (missing file), `SafeTensorsError` (malformed file), or
     ///   `LoadError` naming the file, the tensor and expected versus found.
     public static func loadParameters(into module: Module, from directory: URL) throws {
         let weights = try CheckpointWeights(directory: directory)
         let expected = module.namedParameters().map { (name: $0.name, shape: $0.tensor.shape) }
         try validateHeader(weights.combinedHeader(), expected: expected, extras: module.checkpointExtraTensors)
-        try module.fillParameters(source: weights.source) { try weights.copyFloats($0, into: $1, count: $2) }
+        try module.fillParameters(source: weights.source) { try weights.fill($1, from: $0, inPlace: false) }
     }
 }

@@ -1,9 +1,10 @@
 // The weights of a checkpoint directory as transformers writes them: one model.safetensors, or shards
 // listed by model.safetensors.index.json (`weight_map`: tensor name → shard file). Only headers are
-// read to open them; tensors are copied out of read-only maps on load. Pickled weights
+// read to open them; on load, float32 tensors are used in place in the maps, others widened from them. Pickled weights
 // (pytorch_model.bin, .pt, .ckpt) are refused with the command that converts them: we never unpickle.
 
 import Foundation
+import NN
 import Tokenizers
 
 /// The safetensors file(s) of a checkpoint directory, mapped, with every tensor's header entry.
@@ -136,6 +137,22 @@ public final class CheckpointWeights: @unchecked Sendable {
     public func combinedHeader(ignoring ignored: Set<String> = []) -> SafeTensorsHeader {
         SafeTensorsHeader(source: source, metadata: metadata, tensors: tensors.filter { !ignored.contains($0.name) },
                           dataStart: 0, fileLength: fileBytes)
+    }
+
+    /// Gives `tensor` the values of the stored tensor `name`. With `inPlace`, a float32 tensor is used
+    /// where it lies in the map (`MappedSafeTensors.floatPointer`; only for a tensor nothing else
+    /// shares storage with yet, such as a freshly built model's); otherwise the values are copied or
+    /// widened into the tensor's own storage.
+    /// - Throws: `SafeTensorsError` naming the file and the tensor.
+    public func fill(_ tensor: Tensor, from name: String, inPlace: Bool) throws {
+        guard let file = fileIndexByName[name] else {
+            throw SafeTensorsError(.missingTensor, source: source, tensor: name, "not in the checkpoint's weights")
+        }
+        if inPlace, let pointer = files[file].floatPointer(name), files[file][name]?.shape == tensor.shape {
+            try tensor.useStorage(of: Tensor.borrowing(pointer, shape: tensor.shape, owner: files[file]))
+        } else {
+            try files[file].copyFloats(name, into: tensor.data, count: tensor.count)
+        }
     }
 
     /// Copies tensor `name` as float32 into `destination` (see `MappedSafeTensors.copyFloats`).

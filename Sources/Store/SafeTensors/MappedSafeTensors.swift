@@ -1,12 +1,13 @@
-// A safetensors file memory-mapped read-only, for loading weights without reading the file into
-// memory first: each tensor is copied (widened to float32 when stored as F16 or BF16) straight from
-// the map into the storage that keeps it, and its pages are handed back to the kernel at once, so a
-// load holds the model's float32 bytes plus one tensor's file pages at a time, not the file as well.
+// A safetensors file memory-mapped copy-on-write, for loading weights without reading the file into
+// memory first. A float32 tensor is used where it lies in the map (`floatPointer`): no copy, and a
+// page is read from the page cache only when touched; a write (training) copies that page for this
+// process and never reaches the file. F16 and BF16 tensors are widened straight from the map into
+// the storage that keeps them, and their pages handed back to the kernel at once.
 
 import Foundation
 import Tokenizers
 
-/// A validated safetensors header over a read-only memory map of the same file.
+/// A validated safetensors header over a private (copy-on-write) memory map of the same file.
 public final class MappedSafeTensors: @unchecked Sendable {
     /// The header, checked against the file's length (every tensor's byte range is inside the map).
     public let header: SafeTensorsHeader
@@ -32,7 +33,7 @@ public final class MappedSafeTensors: @unchecked Sendable {
                                    "the file changed size while being opened (expected \(length) bytes)")
         }
         guard length > 0 else { base = nil; return }
-        let mapped = mmap(nil, length, PROT_READ, MAP_PRIVATE, descriptor, 0)
+        let mapped = mmap(nil, length, PROT_READ | PROT_WRITE, MAP_PRIVATE, descriptor, 0)
         guard let mapped, mapped != MAP_FAILED else {
             throw SafeTensorsError(.unreadableFile, source: url.path,
                                    "cannot map the file (\(FileErrorReason.describe(posixCode: errno)))")
@@ -49,6 +50,16 @@ public final class MappedSafeTensors: @unchecked Sendable {
 
     /// The tensor called `name`, or nil.
     public subscript(name: String) -> SafeTensorsTensorInfo? { byName[name] }
+
+    /// Where float32 tensor `name`'s elements lie in the map, when they can be used in place: stored
+    /// as F32, not empty, and aligned for Float. The pointer is valid for as long as this object lives
+    /// (a `Tensor.borrowing` tensor keeps it alive); writes through it stay in this process.
+    public func floatPointer(_ name: String) -> UnsafeMutablePointer<Float>? {
+        guard let tensor = byName[name], tensor.dataType == .float32, tensor.elementCount > 0, let base else { return nil }
+        let address = UnsafeMutableRawPointer(mutating: base) + header.dataStart + tensor.dataOffsets.lowerBound
+        guard Int(bitPattern: address) % MemoryLayout<Float>.alignment == 0 else { return nil }
+        return address.assumingMemoryBound(to: Float.self)
+    }
 
     /// Writes tensor `name`'s elements as float32 to `destination` (F32 copied, F16 and BF16 widened
     /// exactly), then drops the tensor's pages from this process (they stay in the page cache).
