@@ -160,10 +160,11 @@ public enum Checkpoint {
     /// The vocabulary size alone misses a tokenizer.json swapped for another of the same size,
     /// which would silently map every id to a different token.
     /// - Throws: `CheckpointError` of kind `.tokenizerMismatch` naming both hashes and the file.
+    /// - Parameter fingerprint: `tokenizer.fingerprint()` when the caller has computed it already.
     public static func validateTokenizerFingerprint(_ tokenizer: any Tokenizer, info: CheckpointInfo,
-                                                    directory: URL) throws {
+                                                    directory: URL, fingerprint: String? = nil) throws {
         guard !info.tokenizerSHA256.isEmpty else { return }
-        let found = tokenizer.fingerprint()
+        let found = fingerprint ?? tokenizer.fingerprint()
         guard found == info.tokenizerSHA256 else {
             throw CheckpointError(.tokenizerMismatch, path: directory.appendingPathComponent(tokenizerFileName).path,
                                   field: "alambique.tokenizer_sha256",

@@ -106,19 +106,33 @@ extension Checkpoint {
         let config = try readConfig(Config.self, from: directory)
         var info = try readInfo(from: directory)
         let specialTokens = try readSpecialTokens(from: directory)
-        let tokenizer = try loadTokenizer(from: directory)
+        // The tokenizer is read and hashed on another thread while the weights are checked and mapped
+        // (a 50k-token BPE takes as long as the rest of the load); its errors are still reported first.
+        let reading = Background { () throws -> (tokenizer: any Tokenizer, fingerprint: String) in
+            let tokenizer = try loadTokenizer(from: directory)
+            return (tokenizer, tokenizer.fingerprint())
+        }
+        var model: Model?, weights: CheckpointWeights?, weightsError: Error?
+        do {
+            let opened = try CheckpointWeights(directory: directory)
+            try validateHeader(opened.combinedHeader(), expected: parameterShapes(config), extras: extras(config))
+            let built = try build(config)
+            try built.fillParameters(source: opened.source) { try opened.fill($1, from: $0, inPlace: true) }
+            (model, weights) = (built, opened)
+        } catch {
+            weightsError = error
+        }
+        let (tokenizer, fingerprint) = try reading.result()
         let configURL = directory.appendingPathComponent(configFileName)
         if let vocabularySize = try vocabularySize(inConfigJSON: readData(configURL), path: configURL.path) {
             try validateTokenizer(tokenizer, vocabularySize: vocabularySize, path: directory.path)
         }
-        try validateTokenizerFingerprint(tokenizer, info: info, directory: directory)
-        let weights = try CheckpointWeights(directory: directory)
-        try validateHeader(weights.combinedHeader(), expected: parameterShapes(config), extras: extras(config))
-        let model = try build(config)
-        try model.fillParameters(source: weights.source) { try weights.fill($1, from: $0, inPlace: true) }
+        try validateTokenizerFingerprint(tokenizer, info: info, directory: directory, fingerprint: fingerprint)
+        if let weightsError { throw weightsError }
+        guard let model, let weights else { preconditionFailure("the weights loaded or threw") }
         if info.tokenizerSHA256.isEmpty {
             info.tokenizerKind = tokenizer.kind.rawValue
-            info.tokenizerSHA256 = tokenizer.fingerprint()
+            info.tokenizerSHA256 = fingerprint
             info.parameterCount = model.parameterCount
             info.format = weights.dataTypes.map(\.rawValue).joined(separator: "+")
         }
@@ -138,5 +152,25 @@ extension Checkpoint {
         let expected = module.namedParameters().map { (name: $0.name, shape: $0.tensor.shape) }
         try validateHeader(weights.combinedHeader(), expected: expected, extras: module.checkpointExtraTensors)
         try module.fillParameters(source: weights.source) { try weights.fill($1, from: $0, inPlace: false) }
+    }
+}
+
+/// A value computed on its own thread; `result()` waits for it and rethrows its error.
+private final class Background<Value>: @unchecked Sendable {
+    private var outcome: Result<Value, Error>?
+    private let done = DispatchSemaphore(value: 0)
+
+    init(_ body: @escaping @Sendable () throws -> Value) {
+        let thread = Thread { [self] in
+            outcome = Result { try body() }
+            done.signal()
+        }
+        thread.stackSize = 8 << 20  // the JSON reader recurses; the main thread's default, not a secondary one's 512 KB
+        thread.start()
+    }
+
+    func result() throws -> Value {
+        done.wait()
+        return try outcome!.get()
     }
 }
