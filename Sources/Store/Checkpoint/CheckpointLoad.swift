@@ -77,7 +77,8 @@ extension Checkpoint {
             func checked(_ value: JSONValue, _ key: String) throws -> Int? {
                 if case .null = value { return nil }
                 guard let id = value.integerValue, id >= 0 else {
-                    throw CheckpointError(.invalidField, path: url.path, field: key, "expected a token id (an integer ≥ 0) or null")
+                    throw CheckpointError(.invalidField, path: url.path, field: key,
+                                          "expected a token id (an integer ≥ 0) or null")
                 }
                 return id
             }

@@ -96,7 +96,8 @@ public final class CheckpointWeights: @unchecked Sendable {
             }
             if let problem = PathComponent.problem(with: shard) {
                 throw CheckpointError(.invalidField, path: source, field: field,
-                                      "the shard name \(Excerpt.quote(shard, limit: 60)) is not a file in this folder: \(problem)")
+                                      "the shard name \(Excerpt.quote(shard, limit: 60)) is not a file in this folder: "
+                                          + problem)
             }
             guard shard.hasSuffix(".safetensors") else {
                 throw CheckpointError(.invalidField, path: source, field: field,
@@ -167,9 +168,11 @@ public final class CheckpointWeights: @unchecked Sendable {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
         let pickled = names.sorted().first { ["bin", "pt", "pth", "ckpt"].contains(($0 as NSString).pathExtension) }
         guard let pickled else {
+            let holds = [Checkpoint.configFileName, Checkpoint.modelFileName].joined(separator: ", ")
+                + " and \(Checkpoint.tokenizerFileName)"
             return CheckpointError(.missingFile, path: directory.path,
-                                   "the checkpoint directory has no \(Checkpoint.modelFileName) (nor \(indexFileName) for a sharded one; "
-                                       + "a checkpoint holds \(Checkpoint.configFileName), \(Checkpoint.modelFileName) and \(Checkpoint.tokenizerFileName))")
+                                   "the checkpoint directory has no \(Checkpoint.modelFileName) (nor \(indexFileName) "
+                                       + "for a sharded one; a checkpoint holds \(holds))")
         }
         let python = directory.path.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "\\'")
         return CheckpointError(.unreadableFile, path: directory.appendingPathComponent(pickled).path,

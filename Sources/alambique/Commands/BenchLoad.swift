@@ -9,8 +9,9 @@ struct BenchLoad: ParsableCommand {
         commandName: "load",
         abstract: "Checkpoint load time and memory: ours against transformers' from_pretrained on the same folder.",
         discussion: """
-        Times --runs loads of the checkpoint after a warm-up load (config, tokenizer, weights copied from the mapped files into a \
-        model built without initialisation) and --runs `inspect`s (headers only), and reports the medians, \
+        Times --runs loads of the checkpoint after a warm-up load (config; tokenizer.json read and hashed; a \
+        model built without initialisation whose float32 weights are used in place in the mapped files) and \
+        --runs `inspect`s (headers only), and reports the medians, \
         the peak RSS of the first load above the process's baseline, and the float32 weight bytes. Then runs \
         scripts/bench_load_hf.py with --python on the same folder (GPT2LMHeadModel.from_pretrained and the \
         tokenizer, the same number of runs) and prints its medians beside ours, with the ratio.

@@ -38,7 +38,10 @@ struct Train: ParsableCommand {
     @Option(help: "A YAML training config (model, tokenizer, training: recipe fields); flags override it.") var config: String?
     @Option(help: "Model size: \(GPTConfig.presetNames.joined(separator: ", ")) (default teacher-small).") var preset: String?
     @Option(help: "char, byte, bpe-N (trained on the training split and cached) or a tokenizer.json path (default char).") var tokenizer: String?
-    @Option(help: ArgumentHelp("Fine-tune this checkpoint (ours or a transformers GPT-2 folder): its shape, weights and tokenizer; LR default \(fineTuningLearningRate).", valueName: "checkpoint")) var initFrom: String?
+    @Option(help: ArgumentHelp("Fine-tune this checkpoint (ours or a transformers GPT-2 folder): its shape, weights "
+                               + "and tokenizer; learning rate default \(fineTuningLearningRate) → \(fineTuningMinimumLearningRate).",
+                               valueName: "checkpoint"))
+    var initFrom: String?
     @Option(help: "Role in the model name (default: from the preset: teacher or student).") var role: String?
     @Option(help: "Output checkpoint directory (default: checkpoints/<model name>).") var out: String?
     @Option(help: "Data directory (the corpus is fetched there when missing).") var data = "data"
@@ -116,13 +119,15 @@ extension Train {
                                             context: config.contextLength, tokenizer: tokenizer.kind.rawValue, format: "F32")
         try PathComponent.validate(name, field: "--role")
         let directory = URL(fileURLWithPath: out ?? "checkpoints/\(name)")
+        let defaulted = recipeFlags.lr == nil ? " (the fine-tuning default)" : ""
         print("\(name): fine-tuning \(sourceInfo.name) (\(config.parameterCount) parameters) at learning rate "
-              + "\(recipe.learningRate) → \(recipe.minimumLearningRate)\(recipeFlags.lr == nil ? " (the fine-tuning default)" : ""); "
+              + "\(recipe.learningRate) → \(recipe.minimumLearningRate)\(defaulted); "
               + "\(train.count) training and \(validation.count) validation tokens → \(directory.path)")
         let info = CheckpointInfo(name: name, role: role, corpus: "shakespeare")
         let run = TrainingRun(directory: directory, config: config, recipe: recipe, tokenizer: tokenizer, info: info,
                               initialCheckpoint: source)
-        let summary = try run.run(train: train, validation: validation, resume: resume, overwrite: force, stopAfter: stopAfter) { printError($0) }
+        let summary = try run.run(train: train, validation: validation, resume: resume, overwrite: force,
+                                  stopAfter: stopAfter) { printError($0) }
         print(String(format: "done: %d steps, validation loss %.4f, %@ in all; checkpoint %@",
                      summary.steps, summary.finalValidationLoss ?? .nan, formatDuration(summary.elapsedSeconds),
                      summary.directory.path))
