@@ -74,8 +74,8 @@ public struct ExperimentRunner {
         let logitsDirectory = runDirectory.appendingPathComponent("logits")
         let trainLogits = logitsDirectory.appendingPathComponent("teacher-train.h5")
         let valLogits = logitsDirectory.appendingPathComponent("teacher-val.h5")
-        let teacherIdentity = try Data(contentsOf: teacherDirectory.appendingPathComponent(Checkpoint.modelFileName))
-        let logitsHash = Experiment.hash(["logits": Experiment.hash(e.logits ?? Experiment.Logits()), "teacher": sha256Hex(teacherIdentity)])
+        let teacherIdentity = try CheckpointWeights.sha256(of: teacherDirectory)
+        let logitsHash = Experiment.hash(["logits": Experiment.hash(e.logits ?? Experiment.Logits()), "teacher": teacherIdentity])
         try runIfNeeded(logitsDirectory, hash: logitsHash, progress: progress) { _ in
             let teacher = try loadGPT(from: teacherDirectory)
             let vocabulary = teacher.config.vocabularySize
@@ -199,7 +199,7 @@ public struct ExperimentRunner {
 
     /// What a later stage depends on: the weights of the stage it starts from.
     private func stageHash(_ directory: URL) throws -> String {
-        sha256Hex([UInt8](try Data(contentsOf: directory.appendingPathComponent(Checkpoint.modelFileName))))
+        try CheckpointWeights.sha256(of: directory)
     }
 
     private func prune(_ p: Experiment.Prune, source: URL, to directory: URL, train: URL, validation: URL, resume: Bool,

@@ -113,6 +113,26 @@ public final class CheckpointWeights: @unchecked Sendable {
         return map
     }
 
+    /// The SHA-256 of the weights as stored: of model.safetensors, or of the shards' bytes one after
+    /// another in shard-name order. Read in 4 MB pieces, so hashing costs no memory beyond them.
+    /// - Throws: `CheckpointError` naming the file that cannot be read.
+    public static func sha256(of directory: URL) throws -> String {
+        let weights = try CheckpointWeights(directory: directory)
+        var hasher = SHA256Hasher()
+        for file in weights.files {
+            guard let handle = FileHandle(forReadingAtPath: file.source) else {
+                throw CheckpointError(.unreadableFile, path: file.source, "cannot open the file to hash it")
+            }
+            defer { try? handle.close() }
+            do {
+                while let piece = try handle.read(upToCount: 4 << 20), !piece.isEmpty { hasher.update(piece) }
+            } catch {
+                throw CheckpointError(.unreadableFile, path: file.source, "cannot read the file (\(FileErrorReason.describe(error)))")
+            }
+        }
+        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+    }
+
     /// Every tensor's header entry, by name.
     public func tensor(_ name: String) -> SafeTensorsTensorInfo? {
         fileIndexByName[name].flatMap { files[$0][name] }
