@@ -25,6 +25,8 @@ enum FuzzTarget: String, CaseIterable, Sendable {
     case experiment
     /// A JSONL corpus: lines, UTF-8 (checked, and replaced), JSON objects and their text field.
     case jsonl
+    /// model.safetensors.index.json (shard names must stay in the folder) and generation_config.json.
+    case shardindex
 
     /// Feeds one input to the parser. Thrown errors are the expected outcome for bad input.
     func run(_ bytes: [UInt8]) {
@@ -36,6 +38,7 @@ enum FuzzTarget: String, CaseIterable, Sendable {
         case .gguf: try? FuzzParsers.gguf(bytes)
         case .experiment: try? FuzzParsers.experiment(bytes)
         case .jsonl: try? FuzzParsers.jsonl(bytes)
+        case .shardindex: try? FuzzParsers.shardIndex(bytes)
         }
     }
 }
@@ -75,6 +78,17 @@ enum FuzzParsers {
         try config.validate()
         _ = config.parameterCount
         for layer in 0..<min(config.layers, 64) { _ = config.attentionWidth(inLayer: layer) }
+    }
+
+    static func shardIndex(_ bytes: [UInt8]) throws {
+        let directory = scratch.appendingPathComponent("sharded")
+        try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try Data(bytes).write(to: directory.appendingPathComponent(Checkpoint.generationConfigFileName))
+        _ = try? Checkpoint.readSpecialTokens(from: directory)
+        let map = try CheckpointWeights.parseIndex(Data(bytes), source: CheckpointWeights.indexFileName)
+        for shard in Set(map.values) where PathComponent.problem(with: shard) != nil {
+            fatalError("parseIndex accepted the shard name \(shard), which leaves the folder")
+        }
     }
 
     static func tokenizer(_ bytes: [UInt8]) throws {

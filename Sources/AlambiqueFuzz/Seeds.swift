@@ -53,6 +53,13 @@ enum FuzzSeeds {
                               metadata: ["alambique.quantization": "{\"a\": \"q8_0\"}"],
                               to: safeTensors.appendingPathComponent("seed-blocks"))
 
+        let indexes = try folder(.shardindex)
+        let index = #"{"metadata": {"total_size": 96}, "weight_map": {"#
+            + #""transformer.wte.weight": "model-00001-of-00002.safetensors", "#
+            + #""transformer.wpe.weight": "model-00002-of-00002.safetensors"}}"#
+        try Data(index.utf8).write(to: indexes.appendingPathComponent("seed-index.json"))
+        try Data(#"{"bos_token_id": 0, "eos_token_id": [0, 2], "transformers_version": "5.25.0"}"#.utf8)
+            .write(to: indexes.appendingPathComponent("seed-generation-config.json"))
         let configs = try folder(.config)
         try copy(checkpoint.appendingPathComponent(Checkpoint.configFileName),
                  to: configs.appendingPathComponent("seed-tiny.json"))

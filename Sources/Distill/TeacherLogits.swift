@@ -17,14 +17,13 @@ public enum TeacherLogits {
     /// The attributes an export of `teacher` carries (context, mode, dtype and counts are filled in by the export).
     public static func attributes(of teacher: Checkpoint.Loaded<GPTConfig, GPT>, directory: URL, split: String) throws
         -> LogitsFileAttributes {
-        let weights = directory.appendingPathComponent(Checkpoint.modelFileName)
-        let bytes: Data
-        do { bytes = try Data(contentsOf: weights, options: .mappedIfSafe) } catch {
-            throw LogitsFileError(path: weights.path, "cannot read the teacher's weights to hash them: \(FileErrorReason.describe(error))")
+        let weightsSHA256: String
+        do { weightsSHA256 = try CheckpointWeights.sha256(of: directory) } catch {
+            throw LogitsFileError(path: directory.path, "cannot read the teacher's weights to hash them: \(error)")
         }
         let formatter = ISO8601DateFormatter()
         return LogitsFileAttributes(
-            teacher: teacher.info.name, teacherSHA256: sha256Hex(bytes), tokenizerSHA256: teacher.tokenizer.fingerprint(),
+            teacher: teacher.info.name, teacherSHA256: weightsSHA256, tokenizerSHA256: teacher.tokenizer.fingerprint(),
             vocabularySize: teacher.config.vocabularySize, context: teacher.config.contextLength, mode: .full, dtype: .float32,
             split: split, created: formatter.string(from: Date()), stride: teacher.config.contextLength, sequenceCount: 0)
     }

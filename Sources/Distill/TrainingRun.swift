@@ -97,9 +97,13 @@ public struct TrainingRun {
                     prepare: ((Trainer) throws -> Void)? = nil, progress: (String) -> Void) throws -> RunSummary {
         let lock = try OutputLock(for: directory, command: OutputLock.currentCommandLine)
         defer { withExtendedLifetime(lock) {} }
-        let model = try GPT(config: settings.config, seed: settings.recipe.seed)
+        // Weights that a checkpoint supplies are not drawn first (the dropout seed is the same either way).
+        let loadsWeights = resume || settings.initialCheckpoint != nil
+        let model = loadsWeights ? try GPT(uninitializedFor: settings.config, seed: settings.recipe.seed)
+            : try GPT(config: settings.config, seed: settings.recipe.seed)
         if let initial = settings.initialCheckpoint, !resume {
-            let saved = try Checkpoint.readConfig(GPTConfig.self, from: URL(fileURLWithPath: initial))
+            var saved = try Checkpoint.readConfig(GPTConfig.self, from: URL(fileURLWithPath: initial))
+            saved.dropout = settings.config.dropout  // fine-tuning may choose its own dropout
             guard saved == settings.config else {
                 throw ModelError("\(initial): its model config differs from this run's; fine-tuning starts from a checkpoint of the same shape")
             }

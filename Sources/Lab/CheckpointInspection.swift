@@ -13,14 +13,15 @@ public enum CheckpointInspection {
     public static func loadProblem(_ directory: URL) -> String? {
         let config: GPTConfig
         do { config = try Checkpoint.readConfig(GPTConfig.self, from: directory) } catch { return "\(error)" }
-        guard let header = try? SafeTensors.readHeader(contentsOf: directory.appendingPathComponent(Checkpoint.modelFileName)),
-              header.metadata[CompressedCheckpoint.quantizationKey] == nil, header.metadata[CompressedCheckpoint.sparseKey] == nil
+        guard let weights = try? CheckpointWeights(directory: directory),
+              weights.metadata[CompressedCheckpoint.quantizationKey] == nil, weights.metadata[CompressedCheckpoint.sparseKey] == nil
         else { return nil }
         do {
-            try Checkpoint.validateHeader(header, expected: config.parameterShapes)
+            try Checkpoint.validateHeader(weights.combinedHeader(), expected: config.parameterShapes,
+                                          extras: config.checkpointExtraTensors)
             return nil
         } catch {
-            return "config.json and model.safetensors do not fit together: \(error)"
+            return "config.json and the weights do not fit together: \(error)"
         }
     }
 }

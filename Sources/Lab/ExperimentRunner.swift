@@ -76,8 +76,8 @@ public struct ExperimentRunner {
         let logitsDirectory = runDirectory.appendingPathComponent("logits")
         let trainLogits = logitsDirectory.appendingPathComponent("teacher-train.h5")
         let valLogits = logitsDirectory.appendingPathComponent("teacher-val.h5")
-        let teacherIdentity = try Data(contentsOf: teacherDirectory.appendingPathComponent(Checkpoint.modelFileName))
-        var logitsInputs = ["logits": Experiment.hash(e.logits ?? Experiment.Logits()), "teacher": sha256Hex(teacherIdentity)]
+        let teacherIdentity = try CheckpointWeights.sha256(of: teacherDirectory)
+        var logitsInputs = ["logits": Experiment.hash(e.logits ?? Experiment.Logits()), "teacher": teacherIdentity]
         if let corpus = e.corpus { logitsInputs["corpus"] = Experiment.hash(corpus) }
         let logitsHash = Experiment.hash(logitsInputs)
         try runIfNeeded(logitsDirectory, hash: logitsHash, progress: progress) { _ in
@@ -205,7 +205,7 @@ public struct ExperimentRunner {
 
     /// What a later stage depends on: the weights of the stage it starts from.
     private func stageHash(_ directory: URL) throws -> String {
-        sha256Hex([UInt8](try Data(contentsOf: directory.appendingPathComponent(Checkpoint.modelFileName))))
+        try CheckpointWeights.sha256(of: directory)
     }
 
     private func prune(_ p: Experiment.Prune, source: URL, to directory: URL, train: URL, validation: URL, resume: Bool,

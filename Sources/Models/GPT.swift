@@ -134,9 +134,7 @@ public struct GPTConfig: Codable, Equatable, Sendable {
         if let type = try c.decodeIfPresent(String.self, forKey: .modelType), type != "gpt2" {
             throw ModelError("config.json: model_type is \(Self.quoted(type)), expected \"gpt2\"")
         }
-        if let activation = try c.decodeIfPresent(String.self, forKey: .activation), activation != "gelu_new" {
-            throw ModelError("config.json: activation_function is \(Self.quoted(activation)), expected \"gelu_new\" (GELU, tanh approximation)")
-        }
+        try Self.refuseUnsupportedKeys(decoder)
         vocabularySize = try c.decode(Int.self, forKey: .vocabularySize)
         contextLength = try c.decode(Int.self, forKey: .contextLength)
         layers = try c.decode(Int.self, forKey: .layers)
@@ -159,7 +157,7 @@ public struct GPTConfig: Codable, Equatable, Sendable {
 
     /// A config value in quotes, cut to 200 characters: config.json is input, and a message must
     /// not repeat a hostile value of megabytes. (Models does not depend on Tokenizers' Excerpt.)
-    private static func quoted(_ text: String) -> String {
+    static func quoted(_ text: String) -> String {
         let shown = text.unicodeScalars.prefix(200)
         let cut = shown.count < text.unicodeScalars.prefix(201).count
         return "\"" + String(String.UnicodeScalarView(shown)) + (cut ? "…\" (\(text.utf8.count) bytes)" : "\"")
@@ -231,6 +229,22 @@ public struct ModelError: Error, CustomStringConvertible {
     public var description: String { message }
 }
 
+// GPT-2's initialisation when `rng` is given; storage left for a checkpoint load to fill when it is nil.
+private func makeLinear(_ inputs: Int, _ outputs: Int, std: Float = 0.02, rng: inout RNG?) throws -> Linear {
+    guard rng != nil else { return try Linear(uninitializedInFeatures: inputs, outFeatures: outputs) }
+    return try Linear(inFeatures: inputs, outFeatures: outputs, std: std, rng: &rng!)
+}
+
+private func makeEmbedding(_ count: Int, _ dimensions: Int, rng: inout RNG?) throws -> Embedding {
+    guard rng != nil else { return try Embedding(uninitializedCount: count, dimensions: dimensions) }
+    return try Embedding(count: count, dimensions: dimensions, rng: &rng!)
+}
+
+private func makeLayerNorm(_ config: GPTConfig, initialized: Bool) throws -> LayerNorm {
+    initialized ? try LayerNorm(dimensions: config.embeddingSize, epsilon: config.layerNormEpsilon)
+        : try LayerNorm(uninitializedDimensions: config.embeddingSize, epsilon: config.layerNormEpsilon)
+}
+
 /// Causal self-attention: fused qkv projection, attention, output projection.
 public final class CausalSelfAttention: Module {
     @Key("c_attn") public var qkv: Linear        // (C, 3A)
@@ -238,13 +252,12 @@ public final class CausalSelfAttention: Module {
     /// The heads this layer keeps (n_head unless pruned); each of size D = n_embd / n_head.
     public let heads: Int
 
-    init(config: GPTConfig, layer: Int, rng: inout RNG) throws {
+    init(config: GPTConfig, layer: Int, rng: inout RNG?) throws {
         let c = config.embeddingSize, a = config.attentionWidth(inLayer: layer)
         heads = config.headCount(inLayer: layer)
-        _qkv.wrappedValue = try Linear(inFeatures: c, outFeatures: 3 * a, rng: &rng)
+        _qkv.wrappedValue = try makeLinear(c, 3 * a, rng: &rng)
         // GPT-2: residual projections scaled by 1/√(2·n_layer).
-        _projection.wrappedValue = try Linear(inFeatures: a, outFeatures: c,
-                                              std: 0.02 / Float(2 * config.layers).squareRoot(), rng: &rng)
+        _projection.wrappedValue = try makeLinear(a, c, std: 0.02 / Float(2 * config.layers).squareRoot(), rng: &rng)
     }
 }
 
@@ -253,11 +266,10 @@ public final class MLP: Module {
     @Key("c_fc") public var expand: Linear       // (C, M)
     @Key("c_proj") public var projection: Linear // (M, C)
 
-    init(config: GPTConfig, rng: inout RNG) throws {
+    init(config: GPTConfig, rng: inout RNG?) throws {
         let c = config.embeddingSize, m = config.mlpWidth
-        _expand.wrappedValue = try Linear(inFeatures: c, outFeatures: m, rng: &rng)
-        _projection.wrappedValue = try Linear(inFeatures: m, outFeatures: c,
-                                              std: 0.02 / Float(2 * config.layers).squareRoot(), rng: &rng)
+        _expand.wrappedValue = try makeLinear(c, m, rng: &rng)
+        _projection.wrappedValue = try makeLinear(m, c, std: 0.02 / Float(2 * config.layers).squareRoot(), rng: &rng)
     }
 
     /// (B, T, C) → (B, T, C): c_fc and GELU as one fused op (Autodiff's linearGELU).
@@ -275,10 +287,10 @@ public final class Block: Module {
     @Key("ln_2") public var mlpNorm: LayerNorm
     public var mlp: MLP
 
-    init(config: GPTConfig, layer: Int, rng: inout RNG) throws {
-        _attentionNorm.wrappedValue = try LayerNorm(dimensions: config.embeddingSize, epsilon: config.layerNormEpsilon)
+    init(config: GPTConfig, layer: Int, rng: inout RNG?) throws {
+        _attentionNorm.wrappedValue = try makeLayerNorm(config, initialized: rng != nil)
         attn = try CausalSelfAttention(config: config, layer: layer, rng: &rng)
-        _mlpNorm.wrappedValue = try LayerNorm(dimensions: config.embeddingSize, epsilon: config.layerNormEpsilon)
+        _mlpNorm.wrappedValue = try makeLayerNorm(config, initialized: rng != nil)
         mlp = try MLP(config: config, rng: &rng)
     }
 }
@@ -290,11 +302,11 @@ public final class Transformer: Module {
     public var h: [Block]
     @Key("ln_f") public var finalNorm: LayerNorm
 
-    init(config: GPTConfig, rng: inout RNG) throws {
-        wte = try Embedding(count: config.vocabularySize, dimensions: config.embeddingSize, rng: &rng)
-        wpe = try Embedding(count: config.contextLength, dimensions: config.embeddingSize, rng: &rng)
+    init(config: GPTConfig, rng: inout RNG?) throws {
+        wte = try makeEmbedding(config.vocabularySize, config.embeddingSize, rng: &rng)
+        wpe = try makeEmbedding(config.contextLength, config.embeddingSize, rng: &rng)
         h = try (0..<config.layers).map { try Block(config: config, layer: $0, rng: &rng) }
-        _finalNorm.wrappedValue = try LayerNorm(dimensions: config.embeddingSize, epsilon: config.layerNormEpsilon)
+        _finalNorm.wrappedValue = try makeLayerNorm(config, initialized: rng != nil)
     }
 }
 
@@ -310,10 +322,23 @@ public final class GPT: Module {
     public init(config: GPTConfig, seed: UInt64) throws {
         try config.validate()
         self.config = config
-        var rng = RNG(seed: seed)
+        var rng: RNG? = RNG(seed: seed)
         transformer = try Transformer(config: config, rng: &rng)
         dropoutRNG = RNG(seed: seed ^ 0x5EED_D80F)
     }
+
+    /// A model whose parameters are allocated but not set, for a checkpoint load to fill
+    /// (`Module.fillParameters`): no random initialisation to overwrite, and no page of a
+    /// parameter is touched before its values are copied in.
+    public init(uninitializedFor config: GPTConfig, seed: UInt64 = 0) throws {
+        try config.validate()
+        self.config = config
+        var rng: RNG? = nil
+        transformer = try Transformer(config: config, rng: &rng)
+        dropoutRNG = RNG(seed: seed ^ 0x5EED_D80F)
+    }
+
+    public override var checkpointExtraTensors: [CheckpointExtraTensor] { config.checkpointExtraTensors }
 
     /// Logits for every position: ids (B, T) → (B, T, V).
     public func callAsFunction(_ ids: IndexTensor) throws -> Tensor {

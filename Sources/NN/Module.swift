@@ -79,6 +79,10 @@ open class Module {
     /// it; containers hold none of their own. `source` is a module of the same type.
     open func shareOwnParameters(of source: Module) throws {}
 
+    /// Tensors a checkpoint of this module may hold besides its parameters (e.g. GPT-2's tied head
+    /// and mask buffers as transformers saves them); loading accepts and skips them.
+    open var checkpointExtraTensors: [CheckpointExtraTensor] { [] }
+
     /// Clears every parameter's gradient.
     public func zeroGrad() { parameters().forEach { $0.zeroGrad() } }
 

@@ -150,3 +150,39 @@ extension ParameterValues {
         return result
     }
 }
+
+/// A tensor a checkpoint of a module may hold that is not one of its parameters: a copy of a tied
+/// parameter under another name (Hugging Face's `lm_head.weight`), or a buffer it recomputes (GPT-2's
+/// attention masks). Loading accepts it, checks its shape when one is given, and reads nothing from it.
+public struct CheckpointExtraTensor: Sendable, Equatable {
+    /// The tensor's name in the checkpoint.
+    public var name: String
+    /// The shape it must have, or nil when any shape is accepted (a buffer the model does not use).
+    public var shape: [Int]?
+    /// What it is, for messages ("tied to transformer.wte.weight", "attention mask buffer").
+    public var role: String
+
+    public init(name: String, shape: [Int]?, role: String) {
+        self.name = name
+        self.shape = shape
+        self.role = role
+    }
+}
+
+extension Module {
+    /// Sets every parameter's values with `fill` — which copies them into the tensor's storage or
+    /// points the tensor at memory that holds them (`Tensor.useStorage(of:)`) — then checks that
+    /// each is finite. Meant for a module just built with uninitialised storage: a failure leaves it
+    /// partly filled.
+    /// - Throws: what `fill` throws, or `LoadError.nonFiniteValue` naming the parameter and the index.
+    public func fillParameters(source: String, _ fill: (_ name: String, _ tensor: Tensor) throws -> Void) throws {
+        for (name, tensor) in namedParameters() where tensor.count > 0 {
+            try fill(name, tensor)
+            if let bad = ParameterValues.firstNonFiniteIndex(UnsafeBufferPointer(start: tensor.data, count: tensor.count)) {
+                throw LoadError(.nonFiniteValue, source: source, parameter: name,
+                                "value \(ParameterValues.elementIndex(bad, shape: tensor.shape)) is \(tensor.data[bad]); "
+                                    + "weights must be finite (a training run that diverged can save NaN)")
+            }
+        }
+    }
+}

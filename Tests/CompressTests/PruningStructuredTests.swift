@@ -104,8 +104,10 @@ import Tokenizers
         var edited = json
         edited["pruned_heads"] = ["0": (json["pruned_heads"] as! [String: [Int]])["0"]!]
         try JSONSerialization.data(withJSONObject: edited).write(to: url.appendingPathComponent("config.json"))
-        let error = #expect(throws: CompressionError.self) { try CompressedCheckpoint.load(from: url) }
-        #expect(error?.message.contains("transformer.h.1.attn.c_attn.weight") == true)
+        // A dense checkpoint loads through the strict dense loader, which names the tensor and both shapes.
+        let error = #expect(throws: LoadError.self) { try CompressedCheckpoint.load(from: url) }
+        #expect(error?.parameter == "transformer.h.1.attn.c_attn.weight")
+        #expect(error?.detail.contains("expected shape [16, 48], found [16, 24]") == true)
     }
 
     @Test("a compact model trains: the gradient through narrower attention and MLP passes a finite-difference check")

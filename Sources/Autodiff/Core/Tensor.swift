@@ -18,7 +18,8 @@ public struct TensorError: Error, CustomStringConvertible, Equatable {
 @_silgen_name("mallopt") private func glibcMallopt(_ parameter: Int32, _ value: Int32) -> Int32
 #endif
 
-/// Owns one 64-byte-aligned Float32 buffer. Shared by tensors that are reshapes of each other.
+/// Owns one 64-byte-aligned Float32 buffer, or uses memory another object owns (weights mapped from
+/// a file), keeping that object alive. Shared by tensors that are reshapes of each other.
 final class Storage: @unchecked Sendable {
     /// glibc serves large blocks with mmap and gives freed memory back to the kernel, so every
     /// training step (or benchmark call) that allocates its activations again pays page faults
@@ -33,10 +34,20 @@ final class Storage: @unchecked Sendable {
 
     let base: UnsafeMutablePointer<Float>
     let count: Int
+    /// The owner of borrowed memory; nil when this storage allocated `base` and frees it.
+    private let owner: AnyObject?
+
+    /// Memory of `count` floats that `owner` keeps valid for as long as it lives.
+    init(borrowing base: UnsafeMutablePointer<Float>, count: Int, owner: AnyObject) {
+        self.base = base
+        self.count = count
+        self.owner = owner
+    }
 
     init(count: Int, zeroed: Bool) {
         _ = Storage.tuneAllocator
         self.count = count
+        self.owner = nil
         var raw: UnsafeMutableRawPointer?
         // Allocate at least one element so `base` is always valid (0-element tensors exist).
         let bytes = max(count, 1) * MemoryLayout<Float>.stride
@@ -47,7 +58,7 @@ final class Storage: @unchecked Sendable {
         if zeroed { base.initialize(repeating: 0, count: max(count, 1)) }
     }
 
-    deinit { free(base) }
+    deinit { if owner == nil { free(base) } }
 }
 
 /// A Float32 tensor: contiguous, row-major, with an optional gradient and the record of the
@@ -60,7 +71,7 @@ public final class Tensor: @unchecked Sendable {
     public let shape: [Int]
     /// Number of elements (product of `shape`; 1 for a scalar of shape `[]`).
     public let count: Int
-    let storage: Storage
+    private(set) var storage: Storage
 
     /// The accumulated gradient after `backward()`; nil until something flows into it.
     public var grad: Tensor?
@@ -71,7 +82,7 @@ public final class Tensor: @unchecked Sendable {
 
     /// Pointer to the first element. Valid for as long as the tensor (or a reshape of it) lives.
     @inlinable public var data: UnsafeMutablePointer<Float> { _data }
-    @usableFromInline let _data: UnsafeMutablePointer<Float>
+    @usableFromInline internal(set) var _data: UnsafeMutablePointer<Float>
 
     /// Rank (number of dimensions).
     public var rank: Int { shape.count }
@@ -87,6 +98,32 @@ public final class Tensor: @unchecked Sendable {
     /// An uninitialized tensor (for op outputs that are fully written). Shape must be valid.
     static func empty(_ shape: [Int]) -> Tensor {
         Tensor(shape: shape, storage: Storage(count: shape.reduce(1, *), zeroed: false))
+    }
+
+    /// A tensor whose elements are not set, for values about to be written in full (weights a
+    /// checkpoint load copies in): its pages are not touched, so it costs no memory until written.
+    public static func uninitialized(_ shape: [Int], requiresGrad: Bool = false) throws -> Tensor {
+        try checkShape(shape, op: "uninitialized")
+        return Tensor(shape: shape, storage: Storage(count: shape.reduce(1, *), zeroed: false), requiresGrad: requiresGrad)
+    }
+
+    /// A tensor over `count(shape)` floats at `base` that `owner` keeps valid (e.g. weights in a
+    /// file mapped copy-on-write): nothing is copied, and writes stay in this process.
+    public static func borrowing(_ base: UnsafeMutablePointer<Float>, shape: [Int], owner: AnyObject) throws -> Tensor {
+        try checkShape(shape, op: "borrowing")
+        return Tensor(shape: shape, storage: Storage(borrowing: base, count: shape.reduce(1, *), owner: owner))
+    }
+
+    /// Points this tensor at `other`'s memory, keeping its identity — so the optimizer's and a tied
+    /// name's references stay valid — while its old storage is released. For a module built with
+    /// uninitialised parameters whose values are then used where they lie (a mapped checkpoint).
+    /// - Throws: `TensorError` when the shapes differ.
+    public func useStorage(of other: Tensor) throws {
+        guard other.shape == shape else {
+            throw TensorError("useStorage: a tensor of shape \(shape) cannot use the storage of one of shape \(other.shape)")
+        }
+        storage = other.storage
+        _data = other._data
     }
 
     /// A tensor of zeros.

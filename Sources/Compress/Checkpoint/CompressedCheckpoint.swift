@@ -98,6 +98,10 @@ public enum CompressedCheckpoint {
     ///   `CheckpointError`/`LoadError` as dense loading does — `LoadError.nonFiniteValue` naming the
     ///   tensor and the index of its first NaN or ±∞, dense or sparse.
     public static func load(from directory: URL, packSparse: Bool = true) throws -> Loaded {
+        let weights = try CheckpointWeights(directory: directory)
+        guard weights.metadata[quantizationKey] != nil || weights.metadata[sparseKey] != nil else {
+            return try loadDense(from: directory, weights: weights)
+        }
         let config = try Checkpoint.readConfig(GPTConfig.self, from: directory)
         let info = try Checkpoint.readInfo(from: directory)
         let tokenizer = try Checkpoint.loadTokenizer(from: directory)
@@ -167,6 +171,20 @@ public enum CompressedCheckpoint {
         let bytes = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int) ?? 0
         return Loaded(config: config, model: model, tokenizer: tokenizer, info: info, parameters: parameters,
                       nonzeroParameters: nonzero, bytes: bytes)
+    }
+
+    /// A dense checkpoint (ours or transformers', F32/F16/BF16, sharded or not): float32 weights used
+    /// in place in the mapped files, others widened once (`Checkpoint.load`).
+    private static func loadDense(from directory: URL, weights: CheckpointWeights) throws -> Loaded {
+        let loaded = try Checkpoint.load(from: directory, parameterShapes: \GPTConfig.parameterShapes,
+                                         extras: \.checkpointExtraTensors) { try GPT(uninitializedFor: $0) }
+        var parameters = 0, nonzero = 0
+        for tensor in loaded.model.parameters() {
+            parameters += tensor.count
+            nonzero += UnsafeBufferPointer(start: tensor.data, count: tensor.count).reduce(0) { $0 + ($1 != 0 ? 1 : 0) }
+        }
+        return Loaded(config: loaded.config, model: loaded.model, tokenizer: loaded.tokenizer, info: loaded.info,
+                      parameters: parameters, nonzeroParameters: nonzero, bytes: weights.fileBytes)
     }
 
     /// Checks that `file` backs every parameter `config` implies before a model of that size is

@@ -12,6 +12,10 @@ public enum CompressionSummary {
     /// nil for a checkpoint stored dense.
     /// - Throws: `SafeTensorsError` for a malformed header, `CompressionError` for malformed metadata.
     public static func describe(_ directory: URL) throws -> String? {
+        // Compressed checkpoints are ours and never sharded.
+        guard FileManager.default.fileExists(atPath: directory.appendingPathComponent(Checkpoint.modelFileName).path) else {
+            return nil
+        }
         let header = try SafeTensors.readHeader(contentsOf: directory.appendingPathComponent(Checkpoint.modelFileName))
         let tensors = header.tensorsByName
         // The config gives the dense shapes of sparse tensors; without it their sizes come from the masks.

@@ -32,6 +32,9 @@ public struct QualityMetrics: Codable, Sendable, Equatable {
 }
 
 public enum QualityEvaluation {
+    /// Positions whose logits are held at once (128 × a 50k vocabulary: 26 MB).
+    static let chunkPositions = 128
+
     /// Evaluates `model` (and compares with `teacher`, which must share the vocabulary) on `batches`.
     /// - Parameter charactersPerBatch: characters of text the targets of each batch decode to (for bits per character).
     public static func evaluate(model: GPT, teacher: GPT?, batches: [TokenBatch], charactersPerBatch: [Int]) throws -> QualityMetrics {
@@ -48,26 +51,34 @@ public enum QualityEvaluation {
         defer { model.train() }
         try noGrad {
             for batch in batches {
-                let logits = try model(batch.inputs)                                       // (B, T, V)
-                let rows = batch.inputs.count
-                nats += Double(try logits.crossEntropy(targets: batch.targets).item()) * Double(rows)
-                var teacherLogits: Tensor?
-                if let teacher {
-                    teacher.eval()
-                    let t = try teacher(batch.inputs)                                      // (B, T, V)
-                    teacherLogits = t
-                    kl += Double(try logits.klDivergence(teacher: .logits(t), temperature: 1).item()) * Double(rows)
+                let t = batch.inputs.shape[1]
+                var teacherHidden: (window: Int, x: Tensor)?
+                // A window and 128 positions at a time: (B, T, V) logits of a 50k vocabulary would be gigabytes.
+                try model.forEachLogitChunk(batch.inputs, positions: Self.chunkPositions) { window, range, logits in
+                    let rows = range.count, first = window * t + range.lowerBound
+                    let targets = try IndexTensor(shape: [1, rows], values: Array(batch.targets.values[first ..< first + rows]))
+                    nats += Double(try logits.crossEntropy(targets: targets).item()) * Double(rows)
+                    var teacherLogits: Tensor?
+                    if let teacher {
+                        if teacherHidden?.window != window {
+                            teacher.eval()
+                            teacherHidden = (window, try teacher.normedHiddenStates(batch.inputs.rows(window ..< window + 1)))
+                        }
+                        let tl = try teacher.headLogits(teacherHidden!.x, positions: range)        // (1, n, V)
+                        teacherLogits = tl
+                        kl += Double(try logits.klDivergence(teacher: .logits(tl), temperature: 1).item()) * Double(rows)
+                    }
+                    for row in 0 ..< rows {
+                        let z = logits.data + row * v
+                        let top = InferenceKernels.argmax(z, count: v)
+                        let target = Int(targets.values[row])
+                        if top == target { correct += 1 }
+                        if let tl = teacherLogits, InferenceKernels.argmax(tl.data + row * v, count: v) == top { agreeing += 1 }
+                        // Confidence: the top-1 probability, softmax around the maximum.
+                        calibration.add(confidence: 1 / Calibration.partition(z, count: v, maximum: z[top]), correct: top == target)
+                    }
+                    positions += rows
                 }
-                for row in 0 ..< rows {
-                    let z = logits.data + row * v
-                    let top = InferenceKernels.argmax(z, count: v)
-                    let target = Int(batch.targets.values[row])
-                    if top == target { correct += 1 }
-                    if let t = teacherLogits, InferenceKernels.argmax(t.data + row * v, count: v) == top { agreeing += 1 }
-                    // Confidence: the top-1 probability, softmax around the maximum.
-                    calibration.add(confidence: 1 / Calibration.partition(z, count: v, maximum: z[top]), correct: top == target)
-                }
-                positions += rows
             }
         }
         let ece = calibration.error(positions: positions)

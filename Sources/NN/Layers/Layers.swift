@@ -14,6 +14,12 @@ public final class Linear: Module {
         self.bias = bias ? try Tensor.zeros([outFeatures], requiresGrad: true) : nil
     }
 
+    /// A layer whose weight and bias are left unset, for a checkpoint load to fill.
+    public init(uninitializedInFeatures inFeatures: Int, outFeatures: Int, bias: Bool = true) throws {
+        weight = try Tensor.uninitialized([inFeatures, outFeatures], requiresGrad: true)
+        self.bias = bias ? try Tensor.uninitialized([outFeatures], requiresGrad: true) : nil
+    }
+
     public override func shareOwnParameters(of source: Module) throws {
         guard let s = source as? Linear else { throw TensorError("shareParameters: \(type(of: source)) is not a Linear") }
         if let packed = s.packed {
@@ -64,6 +70,11 @@ public final class Embedding: Module {
         rng.fillNormal(weight, std: std)
     }
 
+    /// A table left unset, for a checkpoint load to fill.
+    public init(uninitializedCount count: Int, dimensions: Int) throws {
+        weight = try Tensor.uninitialized([count, dimensions], requiresGrad: true)
+    }
+
     public override func shareOwnParameters(of source: Module) throws {
         guard let s = source as? Embedding else { throw TensorError("shareParameters: \(type(of: source)) is not an Embedding") }
         weight = s.weight.sharedLeaf()
@@ -82,6 +93,13 @@ public final class LayerNorm: Module {
     public init(dimensions: Int, epsilon: Float = 1e-5) throws {
         weight = try Tensor.full([dimensions], 1, requiresGrad: true)
         bias = try Tensor.zeros([dimensions], requiresGrad: true)
+        self.epsilon = epsilon
+    }
+
+    /// A layer norm whose scale and shift are left unset, for a checkpoint load to fill.
+    public init(uninitializedDimensions dimensions: Int, epsilon: Float = 1e-5) throws {
+        weight = try Tensor.uninitialized([dimensions], requiresGrad: true)
+        bias = try Tensor.uninitialized([dimensions], requiresGrad: true)
         self.epsilon = epsilon
     }
 

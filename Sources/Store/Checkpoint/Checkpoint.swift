@@ -84,32 +84,6 @@ public enum Checkpoint {
         }
     }
 
-    /// Decodes the `"alambique"` object of `config.json`.
-    /// - Throws: `CheckpointError` naming the file and the field (e.g. `alambique.name`).
-    public static func readInfo(from directory: URL) throws -> CheckpointInfo {
-        struct Wrapper: Decodable { let alambique: CheckpointInfo }
-        let info = try readConfig(Wrapper.self, from: directory).alambique
-        // Commands name their default outputs after the model (checkpoints/<name>, <name>.gguf).
-        try PathComponent.validate(info.name, field: "\(directory.appendingPathComponent(configFileName).path): alambique.name")
-        return info
-    }
-
-    /// Copies the weights of `model.safetensors` into `module`'s parameters, strictly: every tensor
-    /// must be a parameter, every parameter must be present, and every shape must match.
-    /// F16 and BF16 tensors are widened exactly; other element types are rejected.
-    /// - Throws: `CheckpointError` (missing file), `SafeTensorsError` (malformed file), or
-    ///   `LoadError` naming the file, the tensor and expected versus found shape.
-    public static func loadParameters(into module: Module, from directory: URL) throws {
-        let url = try requiredFile(modelFileName, in: directory)
-        let file = try SafeTensors.read(contentsOf: url)
-        var parameters: [String: ParameterValues] = [:]
-        for entry in file.entries {
-            let values = try file.floats(named: entry.name)
-            parameters[entry.name] = ParameterValues(shape: entry.shape, values: values)
-        }
-        try module.loadParameters(parameters, source: url.path)
-    }
-
     /// Reads `tokenizer.json`.
     /// - Throws: `CheckpointError` if it is missing, else the tokenizer reader's error (naming the field).
     public static func loadTokenizer(from directory: URL) throws -> any Tokenizer {
@@ -125,55 +99,27 @@ public enum Checkpoint {
         }
     }
 
-    /// A checkpoint read back whole: config, model with its weights, tokenizer and our info.
-    public struct Loaded<Config, Model: Module> {
-        public let config: Config
-        public let model: Model
-        public let tokenizer: any Tokenizer
-        public let info: CheckpointInfo
-    }
-
-    /// Reads the config, checks model.safetensors' header against the parameters the config implies
-    /// (names, shapes, element types, every byte range inside the file) before building anything,
-    /// builds a module with `build`, loads the weights strictly, and checks the tokenizer: its
-    /// vocabulary size against config.json's `vocab_size` (when present) and its fingerprint against
-    /// the `tokenizer_sha256` recorded at save (when present).
-    ///
-    ///     let loaded = try Checkpoint.load(from: directory, parameterShapes: \GPTConfig.parameterShapes) {
-    ///         try GPT(config: $0, seed: 0)
-    ///     }
-    /// - Parameters:
-    ///   - parameterShapes: the name and shape of every parameter a module built from the config has
-    ///     (the module walk's), computed without building it.
-    /// - Throws: the errors of `readConfig`, `validateHeader`, `loadParameters`, `loadTokenizer`,
-    ///   `validateTokenizer` and `validateTokenizerFingerprint`.
-    public static func load<Config: Decodable, Model: Module>(
-        from directory: URL, parameterShapes: (Config) -> [(name: String, shape: [Int])],
-        build: (Config) throws -> Model
-    ) throws -> Loaded<Config, Model> {
-        let config = try readConfig(Config.self, from: directory)
-        let info = try readInfo(from: directory)
-        let tokenizer = try loadTokenizer(from: directory)
-        let configURL = directory.appendingPathComponent(configFileName)
-        if let vocabularySize = try vocabularySize(inConfigJSON: readData(configURL), path: configURL.path) {
-            try validateTokenizer(tokenizer, vocabularySize: vocabularySize, path: directory.path)
-        }
-        try validateTokenizerFingerprint(tokenizer, info: info, directory: directory)
-        let header = try SafeTensors.readHeader(contentsOf: requiredFile(modelFileName, in: directory))
-        try validateHeader(header, expected: parameterShapes(config))
-        let model = try build(config)
-        try loadParameters(into: model, from: directory)
-        return Loaded(config: config, model: model, tokenizer: tokenizer, info: info)
-    }
-
     /// Checks a weights file's header against the parameters a model will have, before the model is
     /// built: every name present, no other name, each shape equal, each element type a float one.
     /// With the header's byte ranges already checked against the file's length, a config can then
     /// only make us allocate what the file itself holds.
     /// - Throws: `LoadError` (unknown, missing or misshapen tensor: the name, the shape the config
     ///   implies, the shape found, and both parameter totals) or `SafeTensorsError` (element type).
-    public static func validateHeader(_ header: SafeTensorsHeader, expected: [(name: String, shape: [Int])]) throws {
-        let tensors = header.tensorsByName
+    /// - Parameter extras: tensors a checkpoint may hold that are not parameters (Hugging Face's tied
+    ///   `lm_head.weight`, attention-mask buffers), with the shape each must have when one is required.
+    public static func validateHeader(_ header: SafeTensorsHeader, expected: [(name: String, shape: [Int])],
+                                      extras: [CheckpointExtraTensor] = []) throws {
+        var tensors = header.tensorsByName
+        for extra in extras {
+            guard let found = tensors.removeValue(forKey: extra.name) else { continue }
+            if let shape = extra.shape, found.shape != shape {
+                throw LoadError(.shapeMismatch, source: header.source, parameter: extra.name,
+                                "expected shape \(shape) (\(extra.role)), found \(shapeText(found.shape))")
+            }
+        }
+        let header = SafeTensorsHeader(source: header.source, metadata: header.metadata,
+                                       tensors: header.tensors.filter { tensors[$0.name] != nil },
+                                       dataStart: header.dataStart, fileLength: header.fileLength)
         let expectedNames = Set(expected.map(\.name))
         // Saturating: a config's implied total is only a number to report, and may be absurd.
         let implied = expected.reduce(0) { total, entry in
@@ -214,10 +160,11 @@ public enum Checkpoint {
     /// The vocabulary size alone misses a tokenizer.json swapped for another of the same size,
     /// which would silently map every id to a different token.
     /// - Throws: `CheckpointError` of kind `.tokenizerMismatch` naming both hashes and the file.
+    /// - Parameter fingerprint: `tokenizer.fingerprint()` when the caller has computed it already.
     public static func validateTokenizerFingerprint(_ tokenizer: any Tokenizer, info: CheckpointInfo,
-                                                    directory: URL) throws {
+                                                    directory: URL, fingerprint: String? = nil) throws {
         guard !info.tokenizerSHA256.isEmpty else { return }
-        let found = tokenizer.fingerprint()
+        let found = fingerprint ?? tokenizer.fingerprint()
         guard found == info.tokenizerSHA256 else {
             throw CheckpointError(.tokenizerMismatch, path: directory.appendingPathComponent(tokenizerFileName).path,
                                   field: "alambique.tokenizer_sha256",

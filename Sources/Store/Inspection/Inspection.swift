@@ -62,11 +62,17 @@ public enum Inspection {
     /// so a checkpoint of any size (or one whose config and weights disagree) is shown at once.
     public static func checkpoint(_ directory: URL) throws -> String {
         let info = try Checkpoint.readInfo(from: directory)
-        let weightsURL = try Checkpoint.requiredFile(Checkpoint.modelFileName, in: directory)
-        let weights = try SafeTensors.readHeader(contentsOf: weightsURL)
+        _ = try Checkpoint.requiredFile(Checkpoint.configFileName, in: directory)
+        let files = try CheckpointWeights(directory: directory)
+        let weights = files.combinedHeader()
         var lines: [String] = []
-        lines.append("checkpoint \(Excerpt.clip(info.name)) (\(Excerpt.clip(info.role)), \(Excerpt.clip(info.format)), "
-                     + "tokenizer \(Excerpt.clip(info.tokenizerKind)))")
+        let stored = files.dataTypes.map(\.rawValue).joined(separator: "+")
+        let format = info.tokenizerSHA256.isEmpty ? stored : Excerpt.clip(info.format)
+        let tokenizer = info.tokenizerKind.isEmpty ? "tokenizer.json, hashed on load" : "tokenizer \(Excerpt.clip(info.tokenizerKind))"
+        lines.append("checkpoint \(Excerpt.clip(info.name)) (\(Excerpt.clip(info.role)), \(format), \(tokenizer))")
+        if files.dataTypes.contains(where: { $0 != .float32 }) {
+            lines.append("  weights stored as \(stored), widened to F32 on load")
+        }
         let configURL = directory.appendingPathComponent(Checkpoint.configFileName)
         let config = try Checkpoint.readData(configURL)
         if let object = (try? JSONSerialization.jsonObject(with: config)) as? [String: Any] {
@@ -91,8 +97,11 @@ public enum Inspection {
         }
         let parameters = weights.totalElementCount
         let bytes = weights.fileLength
-        lines.append(String(format: "  %d parameters (%@), model.safetensors %.2f MB", parameters,
-                            CheckpointInfo.parameterCountLabel(parameters), Double(bytes) / 1e6))
+        let fileNames = files.files.count == 1 ? Checkpoint.modelFileName
+            : "\(files.files.count) shards (" + files.files.map { URL(fileURLWithPath: $0.source).lastPathComponent }
+                .joined(separator: ", ") + ")"
+        lines.append(String(format: "  %d parameters (%@), %@ %.2f MB", parameters,
+                            CheckpointInfo.parameterCountLabel(parameters), fileNames, Double(bytes) / 1e6))
         if FileManager.default.fileExists(atPath: directory.appendingPathComponent("trainer_state.json").path) {
             lines.append("  resumable: trainer_state.json present")
         }

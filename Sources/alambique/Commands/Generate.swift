@@ -60,6 +60,8 @@ struct Generate: ParsableCommand {
     @OptionGroup var sampling: SamplingFlags
     @Option(help: "Also write a JSON file with the prompt's ids, the logits at every prompt position (computed token by token, as decoding does) and the generated ids — to compare with another runtime.")
     var logitsOut: String?
+    @Flag(help: "Go on past the end-of-text token (eos_token_id of generation_config.json or config.json), where generation stops by default.")
+    var ignoreEos = false
 
     func validate() throws {
         guard maxNewTokens >= 0 else { throw ValidationError("--max-new-tokens must be ≥ 0, got \(maxNewTokens)") }
@@ -71,6 +73,7 @@ struct Generate: ParsableCommand {
         let start = Date()
         let loaded = try CompressedCheckpoint.load(from: URL(fileURLWithPath: checkpoint))
         printError(String(format: "loaded %@ in %.2fs", loaded.info.name, Date().timeIntervalSince(start)))
+        let eos = ignoreEos ? nil : try Checkpoint.readSpecialTokens(from: URL(fileURLWithPath: checkpoint)).eos.map(Int32.init)
         let promptIds = try loaded.tokenizer.encode(prompt)
         guard promptIds.count <= loaded.config.contextLength || logitsOut == nil else {
             throw ValidationError("--logits-out: the prompt is \(promptIds.count) tokens, more than the context (\(loaded.config.contextLength))")
@@ -83,6 +86,7 @@ struct Generate: ParsableCommand {
         let overflow = ContextOverflow.slide(keep: max(1, loaded.config.contextLength / 2))
         let ids = try loaded.model.generate(prompt: promptIds, maxNewTokens: maxNewTokens, options: sampling.options,
                                             overflow: overflow) { id in
+            if id == eos { return false }
             printer.append(id)
             return true
         }

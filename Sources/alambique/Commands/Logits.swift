@@ -30,7 +30,8 @@ struct Logits: ParsableCommand {
     @Option(help: "Tokens between sequence starts (default: the context, no overlap).") var stride: Int?
     @Option(help: "gzip level with byte shuffle, 1–9; 0: no compression.") var compression = 4
     @Option(help: "Split the output into shards of about this many tokens each (<name>-00001-of-0000n.h5).") var shardTokens: Int?
-    @Option(help: "Sequences per forward pass.") var batchSize = 16
+    @Option(help: "Sequences per forward pass (default: 16, fewer when a batch's logits would pass 64 MB — a 50k vocabulary at 1024 positions is 190 MB a sequence).")
+    var batchSize: Int?
     @Option(help: "Export only the first N sequences (for a quick look).") var maxSequences: Int?
     @OptionGroup var corpus: CorpusFlags
     @Flag(help: "Replace an existing output file.") var force = false
@@ -42,7 +43,7 @@ struct Logits: ParsableCommand {
         if let stride, stride < 1 { throw ValidationError("--stride must be ≥ 1, got \(stride)") }
         guard (0 ... 9).contains(compression) else { throw ValidationError("--compression must be 0–9, got \(compression)") }
         if let shardTokens, shardTokens < 1 { throw ValidationError("--shard-tokens must be ≥ 1, got \(shardTokens)") }
-        guard batchSize >= 1 else { throw ValidationError("--batch-size must be ≥ 1, got \(batchSize)") }
+        if let batchSize, batchSize < 1 { throw ValidationError("--batch-size must be ≥ 1, got \(batchSize)") }
         if let maxSequences, maxSequences < 1 { throw ValidationError("--max-sequences must be ≥ 1, got \(maxSequences)") }
     }
 
@@ -63,12 +64,14 @@ struct Logits: ParsableCommand {
         }
         let tokenized = try CorpusTokenization.tokenize(corpus.selection, tokenizer: loaded.tokenizer) { printError($0) }
         let tokens = split == .train ? tokenized.train : tokenized.validation
+        let sequenceBytes = t * loaded.config.vocabularySize * MemoryLayout<Float>.stride
+        let batch = batchSize ?? max(1, min(16, (64 << 20) / max(sequenceBytes, 1)))
         let settings = LogitsExportSettings(
-            context: t, stride: stride, batchSize: batchSize, mode: mode, dtype: elementType,
+            context: t, stride: stride, batchSize: batch, mode: mode, dtype: elementType,
             layout: LogitsLayout(gzipLevel: compression == 0 ? nil : compression,
                                  shardSequences: shardTokens.map { max(1, $0 / t) }),
             maxSequences: maxSequences)
-        printError("\(loaded.info.name): \(mode) logits of \(tokens.count) \(split) tokens → \(url.path)")
+        printError("\(loaded.info.name): \(mode) logits of \(tokens.count) \(split) tokens, \(batch) sequences a batch → \(url.path)")
         let report = try TeacherLogits.export(teacher: loaded, directory: directory, tokens: tokens, split: split.rawValue,
                                               settings: settings, to: url) { printError($0) }
         for file in report.files { print(file.path) }

@@ -21,13 +21,30 @@ struct Train: ParsableCommand {
         A YAML file (--config) can set the model, the tokenizer and any recipe field (snake_case, e.g. \
         learning_rate); flags given on the command line override it.
 
-        Example: alambique train --preset teacher-small --tokenizer char --steps 1500 --eval-every 250 --seed 1
+        Fine-tuning (--init-from <checkpoint>): the model's shape, weights and tokenizer come from the \
+        checkpoint — ours, or a GPT-2 folder saved by Hugging Face transformers (config.json, \
+        model.safetensors or shards, tokenizer.json) — and the learning rate defaults to \
+        \(Train.fineTuningLearningRate) peak, \(Train.fineTuningMinimumLearningRate) final (a tenth of training \
+        from scratch, so the pretrained weights are adjusted rather than overwritten). --resume continues a \
+        fine-tuning run like any other.
+
+        Examples:
+          alambique train --preset teacher-small --tokenizer char --steps 1500 --eval-every 250 --seed 1
+          alambique train --init-from checkpoints/my-gpt2 --steps 300 --out checkpoints/my-gpt2-shakespeare
         """)
+
+    /// Fine-tuning's default peak and final learning rates (from scratch: 1e-3 and 1e-4).
+    static let fineTuningLearningRate: Float = 1e-4
+    static let fineTuningMinimumLearningRate: Float = 1e-5
 
     @OptionGroup var global: GlobalOptions
     @Option(help: "A YAML training config (model, tokenizer, training: recipe fields); flags override it.") var config: String?
     @Option(help: "Model size: \(GPTConfig.presetNames.joined(separator: ", ")) (default teacher-small).") var preset: String?
     @Option(help: "char, byte, bpe-N (trained on the training split and cached) or a tokenizer.json path (default char).") var tokenizer: String?
+    @Option(help: ArgumentHelp("Fine-tune this checkpoint (ours or a transformers GPT-2 folder): its shape, weights "
+                               + "and tokenizer; learning rate default \(fineTuningLearningRate) → \(fineTuningMinimumLearningRate).",
+                               valueName: "checkpoint"))
+    var initFrom: String?
     @Option(help: "Role in the model name (default: from the preset: teacher or student).") var role: String?
     @Option(help: "Output checkpoint directory (default: checkpoints/<model name>).") var out: String?
     @OptionGroup var corpus: CorpusFlags
@@ -43,14 +60,23 @@ struct Train: ParsableCommand {
             throw ValidationError("--preset must be one of \(GPTConfig.presetNames.joined(separator: ", ")), got \(preset)")
         }
         guard !(resume && force) else { throw ValidationError("--resume and --force contradict each other") }
+        if initFrom != nil, let clash = [("--preset", preset), ("--tokenizer", tokenizer), ("--config", config)]
+            .first(where: { $0.1 != nil }) {
+            throw ValidationError("--init-from takes the model and tokenizer from the checkpoint; drop \(clash.0)")
+        }
     }
 
 
     func run() throws {
         try global.apply()
         let file = try config.map { try TrainingConfigFile(contentsOf: URL(fileURLWithPath: $0)) }
-        let recipe = recipeFlags.recipe(from: file?.recipe)
+        var recipe = recipeFlags.recipe(from: file?.recipe)
+        if initFrom != nil {
+            if recipeFlags.lr == nil { recipe.learningRate = Train.fineTuningLearningRate }
+            if recipeFlags.minLr == nil { recipe.minimumLearningRate = min(Train.fineTuningMinimumLearningRate, recipe.learningRate) }
+        }
         try recipe.validate()
+        if let initFrom { return try fineTune(from: URL(fileURLWithPath: initFrom), recipe: recipe) }
         let preset = self.preset ?? file?.preset ?? "teacher-small"
         let tokenizerSpec = self.tokenizer ?? file?.tokenizer ?? "char"
         let selection = corpus.selection
@@ -71,6 +97,41 @@ struct Train: ParsableCommand {
         let run = TrainingRun(directory: directory, config: config, recipe: recipe, tokenizer: tokenizer,
                               info: CheckpointInfo(name: name, role: role, corpus: selection.name))
         let summary = try run.run(train: train, validation: validation, resume: resume, overwrite: force, stopAfter: stopAfter) { printError($0) }
+        print(String(format: "done: %d steps, validation loss %.4f, %@ in all; checkpoint %@",
+                     summary.steps, summary.finalValidationLoss ?? .nan, formatDuration(summary.elapsedSeconds),
+                     summary.directory.path))
+    }
+}
+
+extension Train {
+    /// `--init-from`: the checkpoint's config (with --dropout if given), weights and tokenizer, trained
+    /// on the corpus with the recipe (whose learning rates default lower), resumable as any run.
+    func fineTune(from source: URL, recipe: TrainingRecipe) throws {
+        var config = try Checkpoint.readConfig(GPTConfig.self, from: source)
+        if let dropout { config.dropout = dropout }
+        try config.validate()
+        let tokenizer = try Checkpoint.loadTokenizer(from: source)
+        try Checkpoint.validateTokenizer(tokenizer, vocabularySize: config.vocabularySize, path: source.path)
+        let sourceInfo = try Checkpoint.readInfo(from: source)
+        try Checkpoint.validateTokenizerFingerprint(tokenizer, info: sourceInfo, directory: source)
+        let selection = corpus.selection
+        printError("tokenizing the corpus with \(source.lastPathComponent)'s tokenizer (\(tokenizer.vocabularySize) tokens)…")
+        let tokens = try CorpusTokenization.tokenize(selection, tokenizer: tokenizer) { printError($0) }
+        let (train, validation) = (tokens.train, tokens.validation)
+        let role = self.role ?? "finetuned"
+        let name = CheckpointInfo.modelName(corpus: selection.name, role: role, parameters: config.parameterCount,
+                                            context: config.contextLength, tokenizer: tokenizer.kind.rawValue, format: "F32")
+        try PathComponent.validate(name, field: "--role")
+        let directory = URL(fileURLWithPath: out ?? "checkpoints/\(name)")
+        let defaulted = recipeFlags.lr == nil ? " (the fine-tuning default)" : ""
+        print("\(name): fine-tuning \(sourceInfo.name) (\(config.parameterCount) parameters) at learning rate "
+              + "\(recipe.learningRate) → \(recipe.minimumLearningRate)\(defaulted); "
+              + "\(train.count) training and \(validation.count) validation tokens → \(directory.path)")
+        let info = CheckpointInfo(name: name, role: role, corpus: selection.name)
+        let run = TrainingRun(directory: directory, config: config, recipe: recipe, tokenizer: tokenizer, info: info,
+                              initialCheckpoint: source)
+        let summary = try run.run(train: train, validation: validation, resume: resume, overwrite: force,
+                                  stopAfter: stopAfter) { printError($0) }
         print(String(format: "done: %d steps, validation loss %.4f, %@ in all; checkpoint %@",
                      summary.steps, summary.finalValidationLoss ?? .nan, formatDuration(summary.elapsedSeconds),
                      summary.directory.path))
