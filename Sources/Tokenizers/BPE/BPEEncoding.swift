@@ -92,29 +92,35 @@ extension BPETokenizer {
         let threads = max(1, threads)
         let target = max(1, chunkBytes ?? min(max(total / (threads * 16), 64 << 10), 1 << 20))
         let tasks = planTasks(documents, target: target)
-        let job = EncodingJob(taskCount: tasks.count, totalBytes: total, progress: progress)
-        let work: @Sendable (Int) -> Void = { _ in
-            let encoder = WordEncoder(tables: self.tables)
-            while let task = job.nextTask() {
-                var outputs: [[Int32]] = []
-                var bytes = 0
-                for item in tasks[task] {
-                    var ids: [Int32] = []
-                    ids.reserveCapacity((item.end - item.start) / 3)
-                    documents[item.document].utf8.withContiguousStorageIfAvailable { utf8 in
-                        let slice = UnsafeBufferPointer(rebasing: utf8[item.start..<item.end])
-                        self.encodeChunk(slice, atSegmentStart: item.start == 0, encoder: encoder, into: &ids)
-                    }
-                    outputs.append(ids)
-                    bytes += item.end - item.start
-                }
-                job.finish(task, outputs: outputs, bytes: bytes)
-            }
-        }
+        let job = EncodingJob(tasks: tasks, documents: documents, totalBytes: total, progress: progress)
         let workers = min(threads, tasks.count)
-        if workers <= 1 { work(0) } else { DispatchQueue.concurrentPerform(iterations: workers, execute: work) }
+        if workers <= 1 {
+            encodeTasks(of: job)
+        } else {
+            DispatchQueue.concurrentPerform(iterations: workers) { _ in self.encodeTasks(of: job) }
+        }
         job.reportEnd()
         return assemble(job.takeResults(), tasks: tasks, documentCount: documents.count)
+    }
+
+    /// Takes tasks from `job` until none is left, with a word cache of its own.
+    private func encodeTasks(of job: EncodingJob) {
+        let encoder = WordEncoder(tables: tables)
+        while let task = job.nextTask() {
+            var outputs: [[Int32]] = []
+            var bytes = 0
+            for item in job.tasks[task] {
+                var ids: [Int32] = []
+                ids.reserveCapacity((item.end - item.start) / 3)
+                job.documents[item.document].utf8.withContiguousStorageIfAvailable { utf8 in
+                    let slice = UnsafeBufferPointer(rebasing: utf8[item.start..<item.end])
+                    encodeChunk(slice, atSegmentStart: item.start == 0, encoder: encoder, into: &ids)
+                }
+                outputs.append(ids)
+                bytes += item.end - item.start
+            }
+            job.finish(task, outputs: outputs, bytes: bytes)
+        }
     }
 
     /// Groups whole small documents into tasks of about `target` bytes and cuts large ones at safe cuts.
@@ -208,6 +214,8 @@ extension BPETokenizer {
 
 /// The shared state of one `encodeDocuments` call: the next task, the results, the progress.
 final class EncodingJob: @unchecked Sendable {
+    let tasks: [[EncodingItem]]
+    let documents: [String]
     private let lock = NSLock()
     private var next = 0
     private var results: [[[Int32]]]
@@ -217,8 +225,10 @@ final class EncodingJob: @unchecked Sendable {
     private let started = DispatchTime.now().uptimeNanoseconds
     private var lastReport: UInt64 = 0
 
-    init(taskCount: Int, totalBytes: Int, progress: (@Sendable (EncodingProgress) -> Void)?) {
-        results = [[[Int32]]](repeating: [], count: taskCount)
+    init(tasks: [[EncodingItem]], documents: [String], totalBytes: Int, progress: (@Sendable (EncodingProgress) -> Void)?) {
+        self.tasks = tasks
+        self.documents = documents
+        results = [[[Int32]]](repeating: [], count: tasks.count)
         self.totalBytes = totalBytes
         self.progress = progress
         lastReport = started
