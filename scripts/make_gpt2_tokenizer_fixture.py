@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 r"""Make the GPT-2-style tokenizer fixture under Tests/Fixtures/gpt2-tokenizer/ (run once; the output is committed).
 
-Usage: make_gpt2_tokenizer_fixture.py SHAKESPEARE_TRAIN_TXT [OUT_DIR]
+Usage: make_gpt2_tokenizer_fixture.py SHAKESPEARE_TRAIN_TXT [OUT_DIR] [--vocab-size N] [--training-bytes B]
+
+(The defaults make the fixture; `--vocab-size 50257 --training-bytes 0` (all of it) makes a GPT-2-sized
+tokenizer for `alambique bench tokenize`, as far as the text has merges to learn.)
 
 Trains a byte-level BPE with Hugging Face `tokenizers` on the first 1 MB of the Shakespeare text
 (ByteLevel pre-tokenizer with the GPT-2 regex, 1,535 model tokens), then appends `<|endoftext|>` as
@@ -10,6 +13,7 @@ GPT2Tokenizer saves it (tokenizer.json, tokenizer_config.json), and vocab.json +
 transformers 4's GPT2Tokenizer saved them (checked: transformers reads them back to the same ids). For a fixed
 multi-lingual text (text.txt) HF's ids are written to ids.json, with the library versions.
 """
+import argparse
 import json
 import os
 import shutil
@@ -47,17 +51,24 @@ def write_vocab_and_merges(document, out):
 
 
 def main():
-    source = sys.argv[1]
-    out = sys.argv[2] if len(sys.argv) > 2 else os.path.join(os.path.dirname(__file__), "..", "Tests", "Fixtures", "gpt2-tokenizer")
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("source")
+    parser.add_argument("out", nargs="?", default=os.path.join(os.path.dirname(__file__), "..", "Tests", "Fixtures", "gpt2-tokenizer"))
+    parser.add_argument("--vocab-size", type=int, default=1536, help="model tokens including <|endoftext|>")
+    parser.add_argument("--training-bytes", type=int, default=1_000_000, help="characters of the text to train on (0: all)")
+    args = parser.parse_args()
+    out = args.out
     os.makedirs(out, exist_ok=True)
-    with open(source, encoding="utf-8", newline="") as handle:
-        training = handle.read()[:1_000_000]
+    with open(args.source, encoding="utf-8", newline="") as handle:
+        training = handle.read()
+    if args.training_bytes > 0:
+        training = training[:args.training_bytes]
 
     tokenizer = Tokenizer(models.BPE())
     tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
     tokenizer.decoder = decoders.ByteLevel()
     tokenizer.post_processor = processors.ByteLevel(trim_offsets=False)
-    trainer = trainers.BpeTrainer(vocab_size=1535, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+    trainer = trainers.BpeTrainer(vocab_size=args.vocab_size - 1, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
                                   show_progress=False)
     tokenizer.train_from_iterator(training.split("\n\n"), trainer)
 
