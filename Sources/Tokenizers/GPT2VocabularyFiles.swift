@@ -28,9 +28,10 @@ public enum GPT2VocabularyFiles {
         if FileManager.default.fileExists(atPath: json.path) { return try Tokenizers.loadTokenizer(from: json) }
         let vocabulary = directory.appendingPathComponent(vocabularyFileName)
         let merges = directory.appendingPathComponent(mergesFileName)
-        guard FileManager.default.fileExists(atPath: vocabulary.path), FileManager.default.fileExists(atPath: merges.path) else {
-            throw TokenizerError.fileSystem(file: directory.path,
-                                            reason: "no \(tokenizerFileName), and no \(vocabularyFileName) + \(mergesFileName) pair")
+        guard FileManager.default.fileExists(atPath: vocabulary.path),
+              FileManager.default.fileExists(atPath: merges.path) else {
+            let reason = "no \(tokenizerFileName), and no \(vocabularyFileName) + \(mergesFileName) pair"
+            throw TokenizerError.fileSystem(file: directory.path, reason: reason)
         }
         return try load(vocabulary: vocabulary, merges: merges)
     }
@@ -40,7 +41,8 @@ public enum GPT2VocabularyFiles {
                             mergesFileName: String = mergesFileName) throws -> BPETokenizer {
         let vocabulary = try readVocabulary(vocabularyJSON, fileName: vocabularyFileName)
         let pairs = try readMerges(merges, fileName: mergesFileName, vocabulary: vocabulary)
-        let addedTokens = vocabulary[BPETokenizer.endOfText].map { [AddedToken(id: $0, content: BPETokenizer.endOfText)] } ?? []
+        let endOfText = vocabulary[BPETokenizer.endOfText]
+        let addedTokens = endOfText.map { [AddedToken(id: $0, content: BPETokenizer.endOfText)] } ?? []
         var options = BPEOptions()
         // GPT2Tokenizer's tokenizer.json has this post-processor; keeping it makes both files hash alike.
         options.postProcessor = HuggingFaceLayout.byteLevel(addPrefixSpace: true, trimOffsets: false)
@@ -55,7 +57,8 @@ public enum GPT2VocabularyFiles {
         do {
             return [UInt8](try Data(contentsOf: url))
         } catch {
-            throw TokenizerError.fileSystem(file: url.path, reason: "cannot read the file (\(FileErrorReason.describe(error)))")
+            let reason = "cannot read the file (\(FileErrorReason.describe(error)))"
+            throw TokenizerError.fileSystem(file: url.path, reason: reason)
         }
     }
 
@@ -75,18 +78,20 @@ public enum GPT2VocabularyFiles {
         for (token, value) in pairs {
             let field = Excerpt.quote(token)
             guard let id = value.integerValue, id >= 0, id <= Int(Int32.max) else {
-                throw TokenizerError.invalidFile(file: fileName, field: field, found: value.typeDescription, expected: "an integer id ≥ 0")
+                throw TokenizerError.invalidFile(file: fileName, field: field, found: value.typeDescription,
+                                                 expected: "an integer id ≥ 0")
             }
             if let other = vocabulary.updateValue(Int32(id), forKey: token) {
-                throw TokenizerError.invalidFile(file: fileName, field: field, found: "id \(id)",
-                                                 expected: "a token distinct from the canonically equivalent one with id \(other)")
+                let expected = "a token distinct from the canonically equivalent one with id \(other)"
+                throw TokenizerError.invalidFile(file: fileName, field: field, found: "id \(id)", expected: expected)
             }
         }
         return vocabulary
     }
 
     /// Lines of merges.txt as pairs; line numbers count from 1 and include the version line.
-    static func readMerges(_ bytes: [UInt8], fileName: String, vocabulary: [String: Int32]) throws -> [(String, String)] {
+    static func readMerges(_ bytes: [UInt8], fileName: String,
+                           vocabulary: [String: Int32]) throws -> [(String, String)] {
         var lines = bytes.split(separator: 0x0A, omittingEmptySubsequences: false)
         if lines.last?.isEmpty == true { lines.removeLast() }
         var merges: [(String, String)] = []
@@ -96,7 +101,8 @@ public enum GPT2VocabularyFiles {
             if index == 0, line.starts(with: Array("#version".utf8)) { continue }
             let field = "line \(index + 1)"
             guard let text = String(bytes: line, encoding: .utf8) else {
-                throw TokenizerError.invalidFile(file: fileName, field: field, found: "invalid UTF-8", expected: "UTF-8 text")
+                throw TokenizerError.invalidFile(file: fileName, field: field, found: "invalid UTF-8",
+                                                 expected: "UTF-8 text")
             }
             let parts = text.utf8.split(separator: UInt8(ascii: " "), omittingEmptySubsequences: false)
             guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
@@ -105,9 +111,9 @@ public enum GPT2VocabularyFiles {
             }
             let left = String(Substring(parts[0])), right = String(Substring(parts[1]))
             for part in [left, right, left + right] where vocabulary[part] == nil {
-                throw TokenizerError.invalidFile(file: fileName, field: field,
-                                                 found: "\(Excerpt.quote(text)), with \(Excerpt.quote(part)) not in vocab.json",
-                                                 expected: "both tokens and their concatenation to be vocabulary tokens")
+                let found = "\(Excerpt.quote(text)), with \(Excerpt.quote(part)) not in vocab.json"
+                throw TokenizerError.invalidFile(file: fileName, field: field, found: found,
+                                                 expected: "both tokens and their concatenation in vocab.json")
             }
             merges.append((left, right))
         }
@@ -121,7 +127,9 @@ extension BPETokenizer {
     /// are not part of this format and are left out.
     public func gpt2VocabularyFiles() -> (vocabulary: [UInt8], merges: [UInt8]) {
         // Python's sort_keys: by code point.
-        let sorted = vocabulary.sorted { $0.token.unicodeScalars.lexicographicallyPrecedes($1.token.unicodeScalars) { $0.value < $1.value } }
+        let sorted = vocabulary.sorted {
+            $0.token.unicodeScalars.lexicographicallyPrecedes($1.token.unicodeScalars) { $0.value < $1.value }
+        }
         let vocabularyJSON = JSONValue.object(sorted.map { ($0.token, .integer(Int($0.id))) }).serialized()
         var merges = Array("#version: 0.2\n".utf8)
         let document = tokenizerJSON()

@@ -21,7 +21,8 @@ struct AddedTokenPatterns: Sendable {
     let containsLineFeed: Bool
 
     init(_ tokens: [AddedToken]) {
-        let ordered = tokens.enumerated().map { (bytes: Array($0.element.content.utf8), id: $0.element.id, order: $0.offset) }
+        let ordered = tokens.enumerated()
+            .map { (bytes: Array($0.element.content.utf8), id: $0.element.id, order: $0.offset) }
             .sorted { $0.bytes.count != $1.bytes.count ? $0.bytes.count > $1.bytes.count : $0.order < $1.order }
         patterns = ordered.map { ($0.bytes, $0.id) }
         var canStart = [Bool](repeating: false, count: 256)
@@ -37,7 +38,9 @@ struct AddedTokenPatterns: Sendable {
     func match(at offset: Int, in bytes: UnsafeBufferPointer<UInt8>) -> (length: Int, id: Int32)? {
         let remaining = bytes.count - offset
         for pattern in patterns where pattern.bytes.count <= remaining {
-            let found = pattern.bytes.withUnsafeBufferPointer { memcmp($0.baseAddress!, bytes.baseAddress! + offset, $0.count) == 0 }
+            let found = pattern.bytes.withUnsafeBufferPointer {
+                memcmp($0.baseAddress!, bytes.baseAddress! + offset, $0.count) == 0
+            }
             if found { return (pattern.bytes.count, pattern.id) }
         }
         return nil
@@ -60,14 +63,17 @@ extension BPETokenizer {
     /// encoded on all cores, with the same result.
     public func encode(_ text: String) throws -> [Int32] {
         if text.utf8.count >= BPETokenizer.parallelThreshold {
-            return encodeDocuments([text], threads: ProcessInfo.processInfo.activeProcessorCount, chunkBytes: nil, progress: nil)[0]
+            let threads = ProcessInfo.processInfo.activeProcessorCount
+            return encodeDocuments([text], threads: threads, chunkBytes: nil, progress: nil)[0]
         }
         var text = text
         text.makeContiguousUTF8()
         var ids: [Int32] = []
         ids.reserveCapacity(text.utf8.count / 3)
         let encoder = WordEncoder(tables: tables)
-        text.utf8.withContiguousStorageIfAvailable { encodeChunk($0, atSegmentStart: true, encoder: encoder, into: &ids) }
+        text.utf8.withContiguousStorageIfAvailable {
+            encodeChunk($0, atSegmentStart: true, encoder: encoder, into: &ids)
+        }
         return ids
     }
 
@@ -141,7 +147,8 @@ extension BPETokenizer {
             document.utf8.withContiguousStorageIfAvailable { bytes in
                 var start = 0
                 while start < count {
-                    let end = count - start > target ? BPETokenizer.safeCut(in: bytes, from: start + target) ?? count : count
+                    var end = count
+                    if count - start > target { end = BPETokenizer.safeCut(in: bytes, from: start + target) ?? count }
                     tasks.append([EncodingItem(document: index, start: start, end: end)])
                     start = end
                 }
@@ -155,7 +162,9 @@ extension BPETokenizer {
     static func safeCut(in bytes: UnsafeBufferPointer<UInt8>, from offset: Int) -> Int? {
         var position = max(offset, 2)
         while position < bytes.count {
-            if bytes[position - 1] == 0x0A, (0x21...0x7E).contains(bytes[position]), (0x21...0x7E).contains(bytes[position - 2]) {
+            let printable: ClosedRange<UInt8> = 0x21...0x7E
+            if bytes[position - 1] == 0x0A, printable.contains(bytes[position]),
+               printable.contains(bytes[position - 2]) {
                 return position
             }
             position += 1
@@ -167,7 +176,11 @@ extension BPETokenizer {
         var documents = [[Int32]](repeating: [], count: documentCount)
         for (task, outputs) in zip(tasks, results) {
             for (item, ids) in zip(task, outputs) {
-                if documents[item.document].isEmpty { documents[item.document] = ids } else { documents[item.document] += ids }
+                if documents[item.document].isEmpty {
+                    documents[item.document] = ids
+                } else {
+                    documents[item.document] += ids
+                }
             }
         }
         return documents
@@ -175,13 +188,16 @@ extension BPETokenizer {
 
     /// Encodes one stretch of text: added tokens, then the segments between them.
     /// `atSegmentStart` is false for a stretch cut from the middle of a segment (no prefix space).
-    func encodeChunk(_ bytes: UnsafeBufferPointer<UInt8>, atSegmentStart: Bool, encoder: WordEncoder, into ids: inout [Int32]) {
+    func encodeChunk(_ bytes: UnsafeBufferPointer<UInt8>, atSegmentStart: Bool, encoder: WordEncoder,
+                     into ids: inout [Int32]) {
         var segmentStart = 0, atStart = atSegmentStart
         if !addedPatterns.isEmpty {
             var position = 0
             while position < bytes.count {
-                if addedPatterns.canStart[Int(bytes[position])], let (length, id) = addedPatterns.match(at: position, in: bytes) {
-                    encodeSegment(UnsafeBufferPointer(rebasing: bytes[segmentStart..<position]), atStart: atStart, encoder: encoder, into: &ids)
+                if addedPatterns.canStart[Int(bytes[position])],
+                   let (length, id) = addedPatterns.match(at: position, in: bytes) {
+                    let segment = UnsafeBufferPointer(rebasing: bytes[segmentStart..<position])
+                    encodeSegment(segment, atStart: atStart, encoder: encoder, into: &ids)
                     ids.append(id)
                     position += length
                     segmentStart = position
@@ -191,10 +207,12 @@ extension BPETokenizer {
                 }
             }
         }
-        encodeSegment(UnsafeBufferPointer(rebasing: bytes[segmentStart...]), atStart: atStart, encoder: encoder, into: &ids)
+        let rest = UnsafeBufferPointer(rebasing: bytes[segmentStart...])
+        encodeSegment(rest, atStart: atStart, encoder: encoder, into: &ids)
     }
 
-    private func encodeSegment(_ bytes: UnsafeBufferPointer<UInt8>, atStart: Bool, encoder: WordEncoder, into ids: inout [Int32]) {
+    private func encodeSegment(_ bytes: UnsafeBufferPointer<UInt8>, atStart: Bool, encoder: WordEncoder,
+                               into ids: inout [Int32]) {
         guard let base = bytes.baseAddress, !bytes.isEmpty else { return }
         if options.addPrefixSpace, atStart, bytes[0] != 0x20 {
             let prefixed = [0x20] + Array(bytes)
@@ -225,7 +243,8 @@ final class EncodingJob: @unchecked Sendable {
     private let started = DispatchTime.now().uptimeNanoseconds
     private var lastReport: UInt64 = 0
 
-    init(tasks: [[EncodingItem]], documents: [String], totalBytes: Int, progress: (@Sendable (EncodingProgress) -> Void)?) {
+    init(tasks: [[EncodingItem]], documents: [String], totalBytes: Int,
+         progress: (@Sendable (EncodingProgress) -> Void)?) {
         self.tasks = tasks
         self.documents = documents
         results = [[[Int32]]](repeating: [], count: tasks.count)
@@ -250,7 +269,8 @@ final class EncodingJob: @unchecked Sendable {
         let now = DispatchTime.now().uptimeNanoseconds
         if let progress, now - lastReport >= 500_000_000 {
             lastReport = now
-            progress(EncodingProgress(bytesDone: bytesDone, bytesTotal: totalBytes, seconds: Double(now - started) / 1e9))
+            let seconds = Double(now - started) / 1e9
+            progress(EncodingProgress(bytesDone: bytesDone, bytesTotal: totalBytes, seconds: seconds))
         }
     }
 

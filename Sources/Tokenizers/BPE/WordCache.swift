@@ -80,7 +80,8 @@ final class WordCache {
             let slot = slots[index]
             if slot.hash == 0 { return false }
             if slot.hash == hash, Int(slot.keyLength) == length, memcmp(keys + Int(slot.keyStart), bytes, length) == 0 {
-                output.append(contentsOf: UnsafeBufferPointer(start: ids + Int(slot.idsStart), count: Int(slot.idsCount)))
+                let cached = UnsafeBufferPointer(start: ids + Int(slot.idsStart), count: Int(slot.idsCount))
+                output.append(contentsOf: cached)
                 return true
             }
             index = (index + 1) & mask

@@ -63,7 +63,11 @@ final class WordEncoder {
             output.append(id)
             return
         }
-        if length <= WordEncoder.scanLimit { scanMerge(bytes, length, into: &output) } else { queueMerge(bytes, length, into: &output) }
+        if length <= WordEncoder.scanLimit {
+            scanMerge(bytes, length, into: &output)
+        } else {
+            queueMerge(bytes, length, into: &output)
+        }
     }
 
     /// `rules[i]` is the rule (rank << 32 | result) of the pair at i, i + 1; the lowest value is

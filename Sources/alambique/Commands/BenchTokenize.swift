@@ -17,7 +17,7 @@ enum DocumentSplit: String, CaseInsensitiveChoice {
 struct BenchTokenize: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tokenize",
-        abstract: "Encoding speed: ours against Hugging Face tokenizers (Rust, encode_batch) on the same text and tokenizer.json.",
+        abstract: "Encoding speed: ours against Hugging Face tokenizers (Rust, encode_batch), same text and file.",
         discussion: """
         Both sides encode the same documents with the same tokenizer.json, on the same number of threads \
         (--threads, default 2; HF's through RAYON_NUM_THREADS), in this run: ours in this process, HF's in \
@@ -34,14 +34,14 @@ struct BenchTokenize: ParsableCommand {
 
     @OptionGroup var global: GlobalOptions
     @Flag(help: "Print one JSON object on stdout instead of a table.") var json = false
-    @Option(help: "A tokenizer.json, or char, byte, bpe-N (trained on the Shakespeare training split, cached under --data-dir).")
+    @Option(help: "A tokenizer.json, or char, byte, bpe-N (trained on the Shakespeare training split, cached).")
     var tokenizer = "bpe-1024"
     @Option(help: "The text: a .txt or .jsonl file (default: the Shakespeare corpus, train + validation).")
     var data: String?
     @Option(help: "How a text file is cut into documents.") var split: DocumentSplit = .paragraphs
     @Option(help: "The field of a .jsonl line that holds the text.") var textField = "text"
     @Option(help: "Timed runs per side (after one warm-up); medians are reported.") var runs = 5
-    @Option(help: "Python with Hugging Face tokenizers (default: .venv-interop/bin/python, else /work/venv/bin/python).")
+    @Option(help: "Python with Hugging Face tokenizers (default: .venv-interop/bin/python or /work/venv/bin/python).")
     var python: String?
     @Option(help: "The Hugging Face side's script.") var script = "scripts/bench_hf_tokenize.py"
     @Option(help: "Data directory (the corpus is fetched there when missing; bpe-N tokenizers are cached there).")
@@ -66,9 +66,11 @@ struct BenchTokenize: ParsableCommand {
                    + "(\(tokenizer.vocabularySize) tokens), \(threads) threads")
 
         let ours = try measureOurs(tokenizer, documents: documents, threads: threads)
-        let theirs = try measureHuggingFace(python: python, tokenizerFile: tokenizerFile, documents: documents, threads: threads)
+        let theirs = try measureHuggingFace(python: python, tokenizerFile: tokenizerFile, documents: documents,
+                                            threads: threads)
         let result = TokenizeBenchResult(
-            tokenizer: self.tokenizer, vocabulary_size: tokenizer.vocabularySize, documents: documents.count, bytes: bytes,
+            tokenizer: self.tokenizer, vocabulary_size: tokenizer.vocabularySize, documents: documents.count,
+            bytes: bytes,
             threads: threads, runs: runs, ours_seconds: ours.seconds, hf_seconds: theirs.seconds,
             hf_tokenizers_version: theirs.version, tokens: ours.tokens, hf_tokens: theirs.tokens,
             ids_agree: ours.tokens == theirs.tokens && ours.sha256 == theirs.sha256)
@@ -82,19 +84,24 @@ struct BenchTokenize: ParsableCommand {
     private func printTable(_ r: TokenizeBenchResult) {
         print("| encoder | threads | median s | MB/s | tokens/s |")
         print("|---|---:|---:|---:|---:|")
-        print("| ours | \(r.threads) | \(format(r.ours_median, 3)) | \(format(r.ours_mb_s, 1)) | \(format(r.ours_tokens_s, 0)) |")
+        print("| ours | \(r.threads) | \(format(r.ours_median, 3)) | \(format(r.ours_mb_s, 1)) | "
+              + "\(format(r.ours_tokens_s, 0)) |")
         print("| HF tokenizers \(r.hf_tokenizers_version) encode_batch | \(r.threads) | \(format(r.hf_median, 3)) | "
               + "\(format(r.hf_mb_s, 1)) | \(format(r.hf_tokens_s, 0)) |")
-        print("\nours / HF: \(format(r.ratio, 2))×; \(r.tokens) tokens each, ids \(r.ids_agree ? "identical" : "DIFFERENT") "
+        let agreement = r.ids_agree ? "identical" : "DIFFERENT"
+        print("\nours / HF: \(format(r.ratio, 2))×; \(r.tokens) tokens each, ids \(agreement) "
               + "(\(r.documents) documents, \(format(Double(r.bytes) / 1e6, 2)) MB, \(r.runs) runs)")
     }
 
     private func pythonPath() throws -> String {
         if let python {
-            guard FileManager.default.isExecutableFile(atPath: python) else { throw ValidationError("--python \(python): not an executable") }
+            guard FileManager.default.isExecutableFile(atPath: python) else {
+                throw ValidationError("--python \(python): not an executable")
+            }
             return python
         }
-        for candidate in [".venv-interop/bin/python", "/work/venv/bin/python"] where FileManager.default.isExecutableFile(atPath: candidate) {
+        let candidates = [".venv-interop/bin/python", "/work/venv/bin/python"]
+        for candidate in candidates where FileManager.default.isExecutableFile(atPath: candidate) {
             return candidate
         }
         throw ValidationError("no Python with Hugging Face tokenizers: run `make interop` (it makes .venv-interop), "
@@ -108,7 +115,8 @@ struct BenchTokenize: ParsableCommand {
         }
         let corpus = try CorpusTokenization.loadCorpus(data: dataDir) { printError($0) }
         let built = try CorpusTokenization.build(tokenizer, corpus: corpus, data: dataDir) { printError($0) }
-        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("alambique-bench-tokenize-\(UUID().uuidString)")
+        let scratch = FileManager.default.temporaryDirectory
+            .appendingPathComponent("alambique-bench-tokenize-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
         let file = scratch.appendingPathComponent("tokenizer.json")
         try built.save(to: file)
@@ -124,10 +132,13 @@ struct BenchTokenize: ParsableCommand {
         do { bytes = try Data(contentsOf: URL(fileURLWithPath: data)) } catch {
             throw ValidationError("--data \(data): cannot read the file (\(error.localizedDescription))")
         }
-        guard let text = String(data: bytes, encoding: .utf8) else { throw ValidationError("--data \(data): not valid UTF-8") }
+        guard let text = String(data: bytes, encoding: .utf8) else {
+            throw ValidationError("--data \(data): not valid UTF-8")
+        }
         guard data.hasSuffix(".jsonl") else { return Self.split(text, by: split) }
         var documents: [String] = []
-        for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() where !line.isEmpty {
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        for (index, line) in lines.enumerated() where !line.isEmpty {
             guard let value = try? parseJSON(Array(line.utf8)), case let .string(document)? = value[textField] else {
                 throw ValidationError("\(data):\(index + 1): not a JSON object with a string \"\(textField)\"")
             }
@@ -168,13 +179,16 @@ struct BenchTokenize: ParsableCommand {
         printError("ours: median \(format(median(seconds), 3)) s")
         var bytes: [UInt8] = []
         bytes.reserveCapacity(4 * ids.reduce(0) { $0 + $1.count })
-        for document in ids { for id in document { withUnsafeBytes(of: id.littleEndian) { bytes.append(contentsOf: $0) } } }
+        for document in ids {
+            for id in document { withUnsafeBytes(of: id.littleEndian) { bytes.append(contentsOf: $0) } }
+        }
         return (seconds, bytes.count / 4, sha256Hex(bytes))
     }
 
     private func measureHuggingFace(python: String, tokenizerFile: String, documents: [String], threads: Int) throws
         -> (seconds: [Double], tokens: Int, sha256: String, version: String) {
-        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("alambique-bench-documents-\(UUID().uuidString).json")
+        let scratch = FileManager.default.temporaryDirectory
+            .appendingPathComponent("alambique-bench-documents-\(UUID().uuidString).json")
         defer { try? FileManager.default.removeItem(at: scratch) }
         try Data(JSONValue.array(documents.map { .string($0) }).serialized()).write(to: scratch)
         let child = Process()
@@ -192,10 +206,15 @@ struct BenchTokenize: ParsableCommand {
         child.waitUntilExit()
         guard child.terminationStatus == 0, let report = try? parseJSON([UInt8](bytes)),
               case let .array(times)? = report["seconds"], let tokens = report["tokens"]?.integerValue,
-              case let .string(sha)? = report["ids_sha256"], case let .string(version)? = report["tokenizers_version"] else {
-            throw ValidationError("\(script) failed (exit \(child.terminationStatus)); is `tokenizers` installed for \(python)?")
+              case let .string(sha)? = report["ids_sha256"],
+              case let .string(version)? = report["tokenizers_version"] else {
+            throw ValidationError("\(script) failed (exit \(child.terminationStatus)); "
+                                  + "is `tokenizers` installed for \(python)?")
         }
-        let seconds = times.compactMap { value -> Double? in if case let .number(text) = value { return Double(text) } else { return nil } }
+        let seconds = times.compactMap { value -> Double? in
+            if case let .number(text) = value { return Double(text) }
+            return nil
+        }
         return (seconds, tokens, sha, version)
     }
 }
@@ -203,7 +222,8 @@ struct BenchTokenize: ParsableCommand {
 func median(_ values: [Double]) -> Double {
     let sorted = values.sorted()
     guard !sorted.isEmpty else { return 0 }
-    return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+    let middle = sorted.count / 2
+    return sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
 }
 
 /// `bench tokenize --json` (field names in snake_case, as the other benches).
@@ -221,7 +241,8 @@ struct TokenizeBenchResult: Encodable {
          ids_agree: Bool) {
         (self.tokenizer, self.vocabulary_size, self.documents, self.bytes, self.threads, self.runs)
             = (tokenizer, vocabulary_size, documents, bytes, threads, runs)
-        (self.ours_seconds, self.hf_seconds, self.hf_tokenizers_version) = (ours_seconds, hf_seconds, hf_tokenizers_version)
+        (self.ours_seconds, self.hf_seconds) = (ours_seconds, hf_seconds)
+        self.hf_tokenizers_version = hf_tokenizers_version
         (self.tokens, self.hf_tokens, self.ids_agree) = (tokens, hf_tokens, ids_agree)
         ours_median = median(ours_seconds)
         hf_median = median(hf_seconds)
