@@ -108,3 +108,29 @@ enum GPT2Fixture {
         #expect(CharTokenizer(corpus: "abc").endOfTextID == nil)
     }
 }
+
+@Suite struct PostProcessorTests {
+    /// The fixture with its post-processor replaced (transformers 5 writes this one for GPT2Tokenizer).
+    static func fixture(postProcessor: String) throws -> [UInt8] {
+        let bytes = [UInt8](try Data(contentsOf: GPT2Fixture.folder.appendingPathComponent("tokenizer.json")))
+        guard case let .object(pairs) = try parseJSON(bytes) else { throw TokenizerError.invalidTraining("bad fixture") }
+        let replacement = try parseJSON(Array(postProcessor.utf8))
+        return JSONValue.object(pairs.map { $0.0 == "post_processor" ? ($0.0, replacement) : $0 }).serialized()
+    }
+
+    @Test func aTemplateThatAddsNothingIsAccepted() throws {
+        let template = #"{"type": "TemplateProcessing", "single": [{"Sequence": {"id": "A", "type_id": 0}}], "#
+            + #""pair": [{"Sequence": {"id": "A", "type_id": 0}}, {"Sequence": {"id": "B", "type_id": 1}}], "special_tokens": {}}"#
+        let tokenizer = try loadTokenizer(jsonBytes: try Self.fixture(postProcessor: template))
+        #expect(try tokenizer.encode(try GPT2Fixture.text()) == (try GPT2Fixture.reference().ids))
+    }
+
+    @Test func aTemplateThatAddsATokenIsRefused() throws {
+        let template = #"{"type": "TemplateProcessing", "single": [{"SpecialToken": {"id": "<|endoftext|>", "type_id": 0}}, "#
+            + #"{"Sequence": {"id": "A", "type_id": 0}}], "pair": [], "special_tokens": {}}"#
+        let bytes = try Self.fixture(postProcessor: template)
+        let error = tokenizerError { _ = try loadTokenizer(jsonBytes: bytes) }
+        #expect(error?.description.contains("field post_processor.single: found an array of 2 items") == true,
+                "\(String(describing: error))")
+    }
+}
