@@ -142,7 +142,7 @@ audit: build data
 # inputs under Tests/*/FuzzRegressions join the corpus. A crash, hang (> FUZZ_TIMEOUT s) or
 # allocation beyond FUZZ_RSS_MB stops the run with its input in $(FUZZ_DIR)/artifacts/<target>/. Leak
 # reports are off: the Swift runtime keeps caches for the whole process, which LeakSanitizer would flag.
-FUZZ_TARGETS ?= safetensors config tokenizer logits gguf experiment jsonl shardindex
+FUZZ_TARGETS ?= safetensors config tokenizer gpt2vocab logits gguf experiment jsonl shardindex
 FUZZ_RUNS ?= 1000000
 FUZZ_TIMEOUT ?= 10
 FUZZ_RSS_MB ?= 2048

@@ -17,6 +17,8 @@ enum FuzzTarget: String, CaseIterable, Sendable {
     case config
     /// tokenizer.json (char, byte, BPE), then a round trip of a short text through it.
     case tokenizer
+    /// GPT-2's vocab.json + merges.txt pair: the input is vocab.json, a NUL byte, then merges.txt.
+    case gpt2vocab
     /// A logit file (HDF5): `inspect`, which runs the reader's checks, lists datasets and reads a block.
     case logits
     /// GGUF: the reader, tensor decoding, and `import gguf`'s mapping to a GPT-2 and its tokenizer.
@@ -34,6 +36,7 @@ enum FuzzTarget: String, CaseIterable, Sendable {
         case .safetensors: try? FuzzParsers.safeTensors(bytes)
         case .config: try? FuzzParsers.config(bytes)
         case .tokenizer: try? FuzzParsers.tokenizer(bytes)
+        case .gpt2vocab: try? FuzzParsers.gpt2Vocabulary(bytes)
         case .logits: try? FuzzParsers.logits(bytes)
         case .gguf: try? FuzzParsers.gguf(bytes)
         case .experiment: try? FuzzParsers.experiment(bytes)
@@ -96,6 +99,18 @@ enum FuzzParsers {
         _ = tokenizer.fingerprint()
         let ids = try tokenizer.encode("To be, or not to be: that is the question.\n Ça va? 日本 🙂")
         _ = try tokenizer.decode(ids)
+    }
+
+    /// Splits the input at its first NUL into vocab.json and merges.txt, loads the pair, and encodes
+    /// a text with added-token, contraction and multi-byte pieces, then decodes it.
+    static func gpt2Vocabulary(_ bytes: [UInt8]) throws {
+        let cut = bytes.firstIndex(of: 0) ?? bytes.count
+        let merges = cut < bytes.count ? Array(bytes[(cut + 1)...]) : []
+        let tokenizer = try GPT2VocabularyFiles.load(vocabularyJSON: Array(bytes[..<cut]), merges: merges)
+        _ = tokenizer.fingerprint()
+        let ids = try tokenizer.encode("To be, or not to be<|endoftext|>I'll say: Ça va? 日本 🙂\n\n  ")
+        _ = try tokenizer.decode(ids)
+        _ = tokenizer.gpt2VocabularyFiles()
     }
 
     static func logits(_ bytes: [UInt8]) throws {

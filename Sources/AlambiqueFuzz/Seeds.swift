@@ -77,6 +77,13 @@ enum FuzzSeeds {
         for (name, tokenizer) in [("char", characters as any Tokenizer), ("byte", ByteTokenizer()), ("bpe", bpe)] {
             try Data(tokenizer.tokenizerJSONBytes()).write(to: tokenizers.appendingPathComponent("seed-\(name).json"))
         }
+        // GPT-2's pair, as transformers writes it, with <|endoftext|> as the last token (id 270).
+        var vocabulary = Dictionary(uniqueKeysWithValues: bpe.vocabulary.map { ($0.token, $0.id) })
+        vocabulary["<|endoftext|>"] = Int32(vocabulary.count)
+        let pairs = bpe.merges.map { (bpe.token(for: $0.left) ?? "", bpe.token(for: $0.right) ?? "") }
+        let gpt2 = try BPETokenizer(vocabulary: vocabulary, merges: pairs)
+        let pair = gpt2.gpt2VocabularyFiles()
+        try Data(pair.vocabulary + [0] + pair.merges).write(to: try folder(.gpt2vocab).appendingPathComponent("seed-gpt2.bin"))
 
         try writeLogitsSeeds(to: try folder(.logits), tokenizer: characters)
 

@@ -32,11 +32,11 @@ public struct AddedToken: Sendable, Equatable {
 
 enum HuggingFaceLayout {
     /// `{"type": "ByteLevel", ...}` as HF writes it for pre-tokenizer, post-processor and decoder.
-    static func byteLevel(addPrefixSpace: Bool, useRegex: Bool = true) -> JSONValue {
+    static func byteLevel(addPrefixSpace: Bool, trimOffsets: Bool = true, useRegex: Bool = true) -> JSONValue {
         .object([
             ("type", .string("ByteLevel")),
             ("add_prefix_space", .bool(addPrefixSpace)),
-            ("trim_offsets", .bool(true)),
+            ("trim_offsets", .bool(trimOffsets)),
             ("use_regex", .bool(useRegex)),
         ])
     }

@@ -27,6 +27,14 @@ public protocol Tokenizer: Sendable {
     func decode(_ ids: [Int32]) throws -> String
     /// The tokenizer as a tokenizer.json document, keys in a fixed order.
     func tokenizerJSON() -> JSONValue
+    /// The id of the end-of-text token (GPT-2's `<|endoftext|>`) that separates documents, or nil
+    /// when the tokenizer has none.
+    var endOfTextID: Int32? { get }
+    /// `encode` of each document, on up to `threads` threads, with the same ids as one at a time.
+    /// `progress` (bytes done, MB/s, ETA) is called about twice a second and once at the end,
+    /// from any thread but never from two at once.
+    func encodeDocuments(_ documents: [String], threads: Int,
+                         progress: (@Sendable (EncodingProgress) -> Void)?) throws -> [[Int32]]
 }
 
 extension Tokenizer {

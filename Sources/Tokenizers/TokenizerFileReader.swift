@@ -86,7 +86,11 @@ struct TokenizerFileReader {
             switch try componentType(root["post_processor"], "post_processor") {
             case nil: options.postProcessor = .null
             case "ByteLevel": options.postProcessor = root["post_processor"]!
-            default: throw invalid("post_processor", root["post_processor"], "null or ByteLevel (others add tokens)")
+            case "TemplateProcessing":
+                try requireIdentityTemplate(root["post_processor"]!)
+                options.postProcessor = root["post_processor"]!
+            default:
+                throw invalid("post_processor", root["post_processor"], "null, ByteLevel or a TemplateProcessing that adds no token")
             }
             let vocabulary = try stringKeyed(entries)
             if merges.isEmpty, addedTokens.isEmpty, options == BPEOptions(), vocabulary.count == 256,
@@ -96,6 +100,21 @@ struct TokenizerFileReader {
             return try BPETokenizer(vocabulary: vocabulary, merges: merges, addedTokens: addedTokens, options: options, source: fileName)
         default:
             throw invalid("pre_tokenizer.type", root["pre_tokenizer"]?["type"], "null (character-level) or \"ByteLevel\" (byte-level and BPE)")
+        }
+    }
+
+    /// transformers 5's GPT2Tokenizer writes `TemplateProcessing` with `single` = [Sequence A] and no
+    /// special tokens: it changes nothing. A template that adds tokens would change the ids.
+    private func requireIdentityTemplate(_ value: JSONValue) throws {
+        let template = try object(value, "post_processor", allowed: ["type", "single", "pair", "special_tokens"])
+        let single = template["single"]
+        guard case let .array(pieces)? = single, pieces.count == 1, case .object? = pieces[0]["Sequence"],
+              pieces[0]["Sequence"]?["id"] == .string("A") else {
+            throw invalid("post_processor.single", single, "[{\"Sequence\": {\"id\": \"A\", …}}] (no added tokens)")
+        }
+        let special = template["special_tokens"]
+        if let special, special != .null, special != .object([]) {
+            throw invalid("post_processor.special_tokens", special, "{} (no added tokens)")
         }
     }
 

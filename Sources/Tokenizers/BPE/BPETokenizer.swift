@@ -48,11 +48,11 @@ public struct BPETokenizer: Tokenizer {
     /// Model vocabulary plus added tokens; ids are dense in `0..<vocabularySize`.
     public let vocabularySize: Int
 
-    /// `(left << 32 | right)` → `(rank << 32 | result)`.
-    private let mergeTable: [UInt64: UInt64]
-    private let idForByte: [Int32]
+    /// Merge rules, byte ids and the ignore-merges vocabulary, shared by encoding threads.
+    let tables: BPEEncodingTables
+    /// Added tokens as UTF-8, longest first, and which bytes can start one.
+    let addedPatterns: AddedTokenPatterns
     private let bytesForID: [[UInt8]]
-    private let idForToken: [String: Int32]
 
     /// Builds and validates a tokenizer. `vocabulary` maps stand-in strings to ids; merges are
     /// pairs of vocabulary strings whose concatenation is also in it. `source` names the
@@ -96,7 +96,8 @@ public struct BPETokenizer: Tokenizer {
         if let unknown = options.unknownToken, vocabulary[unknown] == nil {
             throw invalid("model.unk_token", "\(Excerpt.quote(unknown)), which is not in model.vocab", "null or a vocabulary token")
         }
-        var mergeTable: [UInt64: UInt64] = [:]
+        var mergeEntries: [(key: UInt64, value: UInt64)] = []
+        mergeEntries.reserveCapacity(mergePairs.count)
         var merges: [BPEMerge] = []
         merges.reserveCapacity(mergePairs.count)
         for (rank, (left, right)) in mergePairs.enumerated() {
@@ -109,46 +110,35 @@ public struct BPETokenizer: Tokenizer {
                               "the merged token to be in the vocabulary")
             }
             merges.append(BPEMerge(left: leftID, right: rightID, result: resultID))
-            // A repeated pair takes its last rank, as Hugging Face's map building does.
-            mergeTable[BPETokenizer.pairKey(leftID, rightID)] = UInt64(rank) << 32 | UInt64(UInt32(resultID))
+            // A repeated pair takes its last rank (MergeTable keeps the last), as Hugging Face's map building does.
+            mergeEntries.append((BPETokenizer.pairKey(leftID, rightID), UInt64(rank) << 32 | UInt64(UInt32(resultID))))
         }
         self.vocabulary = ordered
         self.merges = merges
         self.addedTokens = addedTokens
         self.options = options
         self.vocabularySize = size
-        self.mergeTable = mergeTable
-        self.idForByte = idForByte
+        self.tables = BPEEncodingTables(merges: MergeTable(entries: mergeEntries), idForByte: idForByte,
+                                        idForToken: options.ignoreMerges ? vocabulary : nil)
+        self.addedPatterns = AddedTokenPatterns(addedTokens)
         self.bytesForID = (0..<Int32(size)).map { ByteLevelMapping.bytes(forToken: tokenForID[$0]!) }
-        self.idForToken = vocabulary
     }
 
     static func pairKey(_ left: Int32, _ right: Int32) -> UInt64 {
         UInt64(UInt32(bitPattern: left)) << 32 | UInt64(UInt32(bitPattern: right))
     }
 
+    /// The added token `<|endoftext|>` (GPT-2's document separator), when the tokenizer has it.
+    public var endOfTextID: Int32? { addedTokens.first { $0.content == BPETokenizer.endOfText }?.id }
+
+    /// GPT-2's end-of-text token.
+    public static let endOfText = "<|endoftext|>"
+
     /// The token string (GPT-2 stand-in form, or an added token's content) of `id`.
     public func token(for id: Int32) -> String? {
         guard id >= 0, Int(id) < vocabularySize else { return nil }
         if let added = addedTokens.first(where: { $0.id == id }) { return added.content }
         return ByteLevelMapping.tokenString(for: bytesForID[Int(id)])
-    }
-
-    /// Splits out added tokens, pre-tokenizes the rest with GPT-2's pattern and applies the
-    /// merges to each piece's bytes. Never throws: every byte has an id.
-    public func encode(_ text: String) throws -> [Int32] {
-        let bytes = Array(text.utf8)
-        var ids: [Int32] = []
-        ids.reserveCapacity(bytes.count / 3)
-        var encoder = WordEncoder(tokenizer: self)
-        var segmentStart = 0
-        for (range, addedID) in addedTokenMatches(in: bytes) {
-            encodeSegment(bytes[segmentStart..<range.lowerBound], encoder: &encoder, into: &ids)
-            ids.append(addedID)
-            segmentStart = range.upperBound
-        }
-        encodeSegment(bytes[segmentStart...], encoder: &encoder, into: &ids)
-        return ids
     }
 
     /// Concatenates the bytes of the tokens; throws on an id outside the vocabulary.
@@ -179,90 +169,6 @@ public struct BPETokenizer: Tokenizer {
         // Vocabulary ids are the ones merges refer to; sorted, so binary search would do, but
         // merges are written once per save and the vocabulary is small.
         vocabulary[vocabulary.partitioningIndex { $0.id >= id }].token
-    }
-
-    /// Leftmost-longest occurrences of added tokens in `bytes` (Hugging Face's rule).
-    private func addedTokenMatches(in bytes: [UInt8]) -> [(Range<Int>, Int32)] {
-        guard !addedTokens.isEmpty else { return [] }
-        let patterns = addedTokens.map { (Array($0.content.utf8), $0.id) }
-        var matches: [(Range<Int>, Int32)] = []
-        var position = 0
-        while position < bytes.count {
-            var best: (length: Int, id: Int32)? = nil
-            for (pattern, id) in patterns where pattern.count > (best?.length ?? 0) && position + pattern.count <= bytes.count {
-                if bytes[position..<position + pattern.count].elementsEqual(pattern) { best = (pattern.count, id) }
-            }
-            if let best {
-                matches.append((position..<position + best.length, best.id))
-                position += best.length
-            } else {
-                position += 1
-            }
-        }
-        return matches
-    }
-
-    /// Pre-tokenizes one stretch of text between added tokens and encodes each piece.
-    private func encodeSegment(_ segment: ArraySlice<UInt8>, encoder: inout WordEncoder, into ids: inout [Int32]) {
-        guard !segment.isEmpty else { return }
-        var bytes = Array(segment)
-        if options.addPrefixSpace, bytes.first != 0x20 { bytes.insert(0x20, at: 0) }
-        let pieces = options.useRegex ? GPT2PreTokenizer.pieceRanges(bytes) : [0..<bytes.count]
-        for piece in pieces { encoder.encode(bytes[piece], into: &ids) }
-    }
-
-    /// Applies merges to one pre-token, with a per-call cache (pre-tokens repeat a lot:
-    /// Shakespeare's 1.1M pre-tokens are ~40k distinct ones).
-    struct WordEncoder {
-        let tokenizer: BPETokenizer
-        var cache: [ArraySlice<UInt8>: [Int32]] = [:]
-        var symbols: [Int32] = [], next: [Int32] = [], previous: [Int32] = []
-        var queue = BinaryHeap<UInt64>()
-
-        init(tokenizer: BPETokenizer) { self.tokenizer = tokenizer }
-
-        mutating func encode(_ word: ArraySlice<UInt8>, into ids: inout [Int32]) {
-            if let cached = cache[word] { ids.append(contentsOf: cached); return }
-            let start = ids.count
-            merge(word, into: &ids)
-            cache[word] = Array(ids[start...])
-        }
-
-        /// Hugging Face's `Word::merge_all`: a queue of (rank, position) pairs; pop the lowest
-        /// rank (leftmost on ties), skip entries made stale by earlier merges, merge, and queue
-        /// the two pairs the new symbol forms with its neighbours.
-        private mutating func merge(_ word: ArraySlice<UInt8>, into ids: inout [Int32]) {
-            if tokenizer.options.ignoreMerges, let id = tokenizer.idForToken[ByteLevelMapping.tokenString(for: word)] {
-                ids.append(id)
-                return
-            }
-            symbols = word.map { tokenizer.idForByte[Int($0)] }
-            let count = symbols.count
-            guard count > 1 else { ids.append(contentsOf: symbols); return }
-            next = (0..<Int32(count)).map { $0 + 1 < count ? $0 + 1 : -1 }
-            previous = (0..<Int32(count)).map { $0 - 1 }
-            queue.removeAll()
-            for position in 0..<count - 1 { enqueuePair(at: Int32(position), Int32(position + 1)) }
-            while let entry = queue.pop() {
-                let position = Int(entry & 0xFFFF_FFFF), rank = entry >> 32
-                guard symbols[position] >= 0, next[position] >= 0 else { continue }
-                let right = Int(next[position])
-                guard let rule = tokenizer.mergeTable[BPETokenizer.pairKey(symbols[position], symbols[right])],
-                      rule >> 32 == rank else { continue }
-                symbols[position] = Int32(truncatingIfNeeded: rule & 0xFFFF_FFFF)
-                symbols[right] = -1
-                next[position] = next[right]
-                if next[right] >= 0 { previous[Int(next[right])] = Int32(position) }
-                if previous[position] >= 0 { enqueuePair(at: previous[position], Int32(position)) }
-                if next[position] >= 0 { enqueuePair(at: Int32(position), next[position]) }
-            }
-            for symbol in symbols where symbol >= 0 { ids.append(symbol) }
-        }
-
-        private mutating func enqueuePair(at left: Int32, _ right: Int32) {
-            guard let rule = tokenizer.mergeTable[BPETokenizer.pairKey(symbols[Int(left)], symbols[Int(right)])] else { return }
-            queue.push(rule & 0xFFFF_FFFF_0000_0000 | UInt64(UInt32(left)))
-        }
     }
 }
 

@@ -5,7 +5,8 @@ import Foundation
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure speed (build with `make build`: release, CPU flags). Results go in BENCHMARKS.md.",
-        subcommands: [BenchCore.self, BenchTrain.self, BenchLogits.self, BenchCompress.self, BenchLoad.self])
+        subcommands: [BenchCore.self, BenchTrain.self, BenchLogits.self, BenchCompress.self, BenchLoad.self,
+                      BenchTokenize.self])
 }
 
 struct BenchCore: ParsableCommand {
