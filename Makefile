@@ -40,7 +40,7 @@ help:
 	@echo "make audit   a bad-input and fault audit of the release binary (scripts/audit.py, ~10 minutes): names,"
 	@echo "             NaN/Inf, tiny/huge values, truncation, a full disk (as root), devices, symlinks, alias bombs,"
 	@echo "             huge fields, two runs on one output, SIGTERM; fails if any case signals, hangs or escapes"
-	@echo "make check-slow  check-resume, whole-corpus tokenizer round trips, the experiment runner end to end"
+	@echo "make check-slow  check-resume, whole-corpus tokenizer round trips, the experiment runner end to end (Shakespeare; a transformers teacher on JSONL)"
 	@echo "CPU flags in use: $(if $(CPU_FLAGS),$(CPU_FLAGS),(none: baseline $(ARCH)))"
 
 ## deps: libopenblas-dev, libhdf5-dev, zlib1g-dev and pkg-config, installed with apt-get when missing and possible.
@@ -128,7 +128,7 @@ check-resume: build
 # The slow end-to-end checks, kept out of `make test`.
 check-slow: data check-resume
 	ALAMBIQUE_CORPUS_DIR=$(CURDIR)/data/shakespeare $(SWIFT) test $(CPU_FLAGS) --filter CorpusRoundTripTests
-	ALAMBIQUE_SLOW_TESTS=1 $(SWIFT) test $(CPU_FLAGS) --filter ExperimentRunnerTests
+	ALAMBIQUE_SLOW_TESTS=1 $(SWIFT) test $(CPU_FLAGS) --filter "ExperimentRunnerTests|ExperimentHFTeacherTests"
 
 # A hostile or careless user's inputs against the release binary: every case must end with an error or a
 # success, never a signal or a hang, and write nothing outside its output.

@@ -41,8 +41,11 @@ public struct Experiment: Codable, Equatable, Sendable {
         /// Export only the first N windows of each split (nil: all).
         public var trainSequences: Int?
         public var valSequences: Int?
+        /// Positions per stored window (nil: the teacher's context); students' contexts must fit it.
+        public var context: Int?
         enum CodingKeys: String, CodingKey {
             case topK = "top_k", full, dtype, trainSequences = "train_sequences", valSequences = "val_sequences"
+            case context
         }
     }
     public struct Student: Codable, Equatable, Sendable {
@@ -134,10 +137,15 @@ public struct Experiment: Codable, Equatable, Sendable {
         }
         try Self.check(teacher.preset, in: GPTConfig.presetNames, ["teacher", "preset"], fail)
         try Self.atLeastOne(["steps": teacher.steps, "eval_every": teacher.evalEvery], under: ["teacher"], fail)
+        if teacher.checkpoint != nil, tokenizer != nil {
+            throw fail(["tokenizer"], "a teacher checkpoint brings its own tokenizer, which its students share; "
+                + "remove tokenizer:")
+        }
         if let logits {
             try Self.check(logits.dtype, in: LogitsDType.allCases.map(\.rawValue), ["logits", "dtype"], fail)
             try Self.atLeastOne(["top_k": logits.topK, "train_sequences": logits.trainSequences,
-                                 "val_sequences": logits.valSequences], under: ["logits"], fail)
+                                 "val_sequences": logits.valSequences, "context": logits.context],
+                                under: ["logits"], fail)
             if logits.full == true, logits.topK != nil {
                 throw fail(["logits", "top_k"], "logits: top_k and full: true exclude each other")
             }

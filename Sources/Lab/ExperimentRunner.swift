@@ -41,7 +41,9 @@ public struct ExperimentRunner {
         stage("data and tokenizer")
         let selection = try e.corpus?.selection(dataDirectory: data) ?? CorpusSelection(dataDirectory: data)
         let tokenizerSpec = e.tokenizer ?? "char"
-        let tokenizer = try CorpusTokenization.build(tokenizerSpec, selection: selection, progress: progress)
+        // A trained teacher's tokenizer is its students' too: their vocabulary must be the teacher's.
+        let tokenizer = try e.teacher.checkpoint.map { try Checkpoint.loadTokenizer(from: URL(fileURLWithPath: $0)) }
+            ?? CorpusTokenization.build(tokenizerSpec, selection: selection, progress: progress)
         // The built-in corpus adds nothing, so that runs from before `corpus:` existed keep their hashes.
         let tokenizerHash = tokenizer.fingerprint() + (e.corpus.map { "|" + Experiment.hash($0) } ?? "")
 
@@ -80,6 +82,11 @@ public struct ExperimentRunner {
         var logitsInputs = ["logits": Experiment.hash(e.logits ?? Experiment.Logits()), "teacher": teacherIdentity]
         if let corpus = e.corpus { logitsInputs["corpus"] = Experiment.hash(corpus) }
         let logitsHash = Experiment.hash(logitsInputs)
+        let teacherContext = try Checkpoint.readConfig(GPTConfig.self, from: teacherDirectory).contextLength
+        let context = e.logits?.context ?? teacherContext
+        guard context <= teacherContext else {
+            throw LabError("logits.context: \(context) is longer than the teacher's context (\(teacherContext) positions)")
+        }
         try runIfNeeded(logitsDirectory, hash: logitsHash, progress: progress) { _ in
             let teacher = try loadGPT(from: teacherDirectory)
             let vocabulary = teacher.config.vocabularySize
@@ -93,7 +100,7 @@ public struct ExperimentRunner {
             let corpus = try CorpusTokenization.tokenize(selection, tokenizer: teacher.tokenizer, progress: progress)
             for (split, tokens, url, limit) in [("train", corpus.train, trainLogits, e.logits?.trainSequences),
                                                 ("val", corpus.validation, valLogits, e.logits?.valSequences)] {
-                let settings = LogitsExportSettings(context: teacher.config.contextLength, mode: mode, dtype: dtype, maxSequences: limit)
+                let settings = LogitsExportSettings(context: context, mode: mode, dtype: dtype, maxSequences: limit)
                 let report = try TeacherLogits.export(teacher: teacher, directory: teacherDirectory, tokens: tokens,
                                                       split: split, settings: settings, to: url, progress: progress)
                 progress(String(format: "%@: %d windows, %.1f MB", url.lastPathComponent, report.sequences, Double(report.bytes) / 1e6))
@@ -115,7 +122,9 @@ public struct ExperimentRunner {
             if let t = student.temperature { settings.temperature = t }
             if let a = student.alpha { settings.alpha = a }
             if let divergence = try student.divergence() { settings.divergence = divergence }
-            let config = try GPTConfig.preset(student.preset ?? "student-tiny", vocabularySize: tokenizer.vocabularySize)
+            var config = try GPTConfig.preset(student.preset ?? "student-tiny", vocabularySize: tokenizer.vocabularySize)
+            // A student learns from the stored windows, so its context is at most theirs.
+            config.contextLength = min(config.contextLength, context)
             let hash = Experiment.hash(["student": Experiment.hash(student), "logits": logitsHash])
             try runIfNeeded(directory, hash: hash, progress: progress) { resume in
                 var job = DistillationJob(logits: trainLogits, validationLogits: valLogits, student: config, recipe: recipe,

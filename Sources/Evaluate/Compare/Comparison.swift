@@ -163,7 +163,9 @@ public struct Comparison {
         guard let first = checkpoints.first else { throw ModelError("compare: give at least one checkpoint (the teacher first)") }
         progress("loading the teacher \(first.lastPathComponent)…")
         let teacher = try load(first)
-        let context = teacher.model.config.contextLength
+        // Every model is scored on the same windows, so they are as long as the shortest context allows.
+        let contexts = checkpoints.dropFirst().compactMap { try? Checkpoint.readConfig(GPTConfig.self, from: $0).contextLength }
+        let context = ([teacher.model.config.contextLength] + contexts).min()!
         let tokens = try validationTokens?(teacher.tokenizer) ?? TokenSequence(teacher.tokenizer.encode(validationText))
         let windows = try TokenWindows(sequence: tokens, context: context, name: "validation split")
             .validationBatches(batchSize: 16, maximumBatches: validationBatches)
