@@ -109,5 +109,28 @@ import Testing
         var gap = vocabulary
         gap["ab"] = 300
         #expect(tokenizerError { _ = try BPETokenizer(vocabulary: gap, merges: []) }?.description.contains("no token with id 256") == true)
+        // An id far beyond the vocabulary is a gap, found without a table of that size.
+        var far = vocabulary
+        far["ab"] = Int32.max
+        #expect(tokenizerError { _ = try BPETokenizer(vocabulary: far, merges: []) }?.description.contains("no token with id 256 among 257") == true)
+        // An added token that repeats its vocabulary entry adds no id; one that collides is refused.
+        var withEnd = vocabulary
+        withEnd["<|endoftext|>"] = 256
+        let repeated = [AddedToken(id: 256, content: "<|endoftext|>")]
+        #expect((try? BPETokenizer(vocabulary: withEnd, merges: [], addedTokens: repeated))?.vocabularySize == 257)
+        let clash = [AddedToken(id: 256, content: "<|other|>")]
+        #expect(tokenizerError { _ = try BPETokenizer(vocabulary: withEnd, merges: [], addedTokens: clash) }?.description.contains("added_tokens[0]") == true)
+    }
+
+    /// Merges are matched to the vocabulary by bytes, as Hugging Face's map does: a merge spelled with a
+    /// canonically equivalent but different string (e + U+0301 for é) is not in the vocabulary.
+    @Test func mergesMatchTheVocabularyByBytes() throws {
+        var vocabulary: [String: Int32] = [:]
+        for byte in 0..<256 { vocabulary[String(ByteLevelMapping.characterForByte[byte])] = Int32(byte) }
+        vocabulary["\u{E9}a"] = 256  // U+00E9 (é) is the stand-in of byte 0xE9
+        let exact = try BPETokenizer(vocabulary: vocabulary, merges: [("\u{E9}", "a")])
+        #expect(exact.merges == [BPEMerge(left: 0xE9, right: Int32(UInt8(ascii: "a")), result: 256)])
+        let decomposed = tokenizerError { _ = try BPETokenizer(vocabulary: vocabulary, merges: [("e\u{301}", "a")]) }
+        #expect(decomposed?.description.contains("not in model.vocab") == true)
     }
 }

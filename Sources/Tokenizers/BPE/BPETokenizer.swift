@@ -64,36 +64,50 @@ public struct BPETokenizer: Tokenizer {
             .invalidFile(file: source, field: field, found: found, expected: expected)
         }
         let ordered = vocabulary.map { (token: $0.key, id: $0.value) }.sorted { $0.id < $1.id }
-        var tokenForID: [Int32: String] = [:]
+        // Ids must be dense, so any id at or beyond the number of tokens leaves a gap; checking that
+        // first bounds the table below by the input's size, whatever ids a hostile file holds.
+        let claimed = vocabulary.count + addedTokens.count
+        func gapError() -> TokenizerError {
+            let present = Set(ordered.map(\.id) + addedTokens.map(\.id))
+            let gap = (0..<Int32(present.count)).first { !present.contains($0) } ?? Int32(present.count)
+            return invalid("model.vocab", "no token with id \(gap) among \(present.count) tokens", "ids 0..<\(present.count) with no gaps")
+        }
+        var tokenForID = [String?](repeating: nil, count: claimed)
         for entry in ordered {
             guard entry.id >= 0 else { throw invalid("model.vocab[\(Excerpt.quote(entry.token))]", "id \(entry.id)", "an id ≥ 0") }
-            if let other = tokenForID.updateValue(entry.token, forKey: entry.id) {
+            guard Int(entry.id) < claimed else { throw gapError() }
+            if let other = tokenForID[Int(entry.id)] {
                 throw invalid("model.vocab", "id \(entry.id) used by both \(Excerpt.quote(other)) and \(Excerpt.quote(entry.token))", "one token per id")
             }
+            tokenForID[Int(entry.id)] = entry.token
         }
         for (index, added) in addedTokens.enumerated() {
-            if let existing = tokenForID[added.id], existing != added.content {
+            if added.id >= 0, Int(added.id) < claimed, let existing = tokenForID[Int(added.id)], existing != added.content {
                 throw invalid("added_tokens[\(index)]", "id \(added.id) with content \(Excerpt.quote(added.content)) while model.vocab has \(Excerpt.quote(existing)) there",
                               "an added token to match its vocabulary entry")
             }
             guard added.id >= 0, !added.content.isEmpty else {
                 throw invalid("added_tokens[\(index)]", "id \(added.id), content \(Excerpt.quote(added.content))", "an id ≥ 0 and non-empty content")
             }
-            tokenForID[added.id] = added.content
+            guard Int(added.id) < claimed else { throw gapError() }
+            tokenForID[Int(added.id)] = added.content
         }
-        let size = tokenForID.count
-        if let gap = (0..<Int32(size)).first(where: { tokenForID[$0] == nil }) {
+        // An added token may repeat a vocabulary entry, so fewer ids than `claimed` can be in use.
+        let size = tokenForID.count(where: { $0 != nil })
+        if let gap = tokenForID[..<size].firstIndex(where: { $0 == nil }) {
             throw invalid("model.vocab", "no token with id \(gap) among \(size) tokens", "ids 0..<\(size) with no gaps")
         }
+        tokenForID.removeLast(claimed - size)
+        let idForToken = TokenIDTable(vocabulary)
         var idForByte = [Int32](repeating: -1, count: 256)
         for byte in 0..<256 {
             let standIn = String(ByteLevelMapping.characterForByte[byte])
-            guard let id = vocabulary[standIn] else {
+            guard let id = idForToken[standIn] else {
                 throw invalid("model.vocab", "no entry for byte \(byte) (\"\(standIn)\")", "all 256 GPT-2 byte characters (byte-level BPE)")
             }
             idForByte[byte] = id
         }
-        if let unknown = options.unknownToken, vocabulary[unknown] == nil {
+        if let unknown = options.unknownToken, idForToken[unknown] == nil {
             throw invalid("model.unk_token", "\(Excerpt.quote(unknown)), which is not in model.vocab", "null or a vocabulary token")
         }
         var mergeEntries: [(key: UInt64, value: UInt64)] = []
@@ -101,11 +115,11 @@ public struct BPETokenizer: Tokenizer {
         var merges: [BPEMerge] = []
         merges.reserveCapacity(mergePairs.count)
         for (rank, (left, right)) in mergePairs.enumerated() {
-            guard let leftID = vocabulary[left], let rightID = vocabulary[right] else {
-                throw invalid("model.merges[\(rank)]", "\(Excerpt.quote(left + " " + right)) with \(Excerpt.quote(vocabulary[left] == nil ? left : right)) not in model.vocab",
+            guard let leftID = idForToken[left], let rightID = idForToken[right] else {
+                throw invalid("model.merges[\(rank)]", "\(Excerpt.quote(left + " " + right)) with \(Excerpt.quote(idForToken[left] == nil ? left : right)) not in model.vocab",
                               "both parts to be vocabulary tokens")
             }
-            guard let resultID = vocabulary[left + right] else {
+            guard let resultID = idForToken[left + right] else {
                 throw invalid("model.merges[\(rank)]", "\(Excerpt.quote(left + " " + right)) whose result \(Excerpt.quote(left + right)) is not in model.vocab",
                               "the merged token to be in the vocabulary")
             }
@@ -121,7 +135,7 @@ public struct BPETokenizer: Tokenizer {
         self.tables = BPEEncodingTables(merges: MergeTable(entries: mergeEntries), idForByte: idForByte,
                                         idForToken: options.ignoreMerges ? vocabulary : nil)
         self.addedPatterns = AddedTokenPatterns(addedTokens)
-        self.bytesForID = (0..<Int32(size)).map { ByteLevelMapping.bytes(forToken: tokenForID[$0]!) }
+        self.bytesForID = tokenForID.map { ByteLevelMapping.bytes(forToken: $0!) }
     }
 
     static func pairKey(_ left: Int32, _ right: Int32) -> UInt64 {

@@ -168,6 +168,25 @@ struct JSONParser {
 
     mutating func parseString() throws(JSONSyntaxError) -> String {
         position += 1  // opening quote
+        // Most strings have no escape: they become a String straight from the input's bytes, with
+        // no intermediate buffer (a vocabulary file is ~100k such strings).
+        let start = position
+        let plainEnd = bytes.withUnsafeBufferPointer { buffer in
+            var index = start
+            while index < buffer.count {
+                let byte = buffer[index]
+                if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte < 0x20 { break }
+                index += 1
+            }
+            return index
+        }
+        if plainEnd < bytes.count, bytes[plainEnd] == UInt8(ascii: "\"") {
+            position = plainEnd + 1
+            guard let string = String(validating: bytes[start ..< plainEnd], as: UTF8.self) else {
+                throw error("string is not valid UTF-8")
+            }
+            return string
+        }
         var output: [UInt8] = []
         while true {
             // Copy each run of plain bytes at once: a vocabulary file is mostly such runs, and a
@@ -226,16 +245,19 @@ struct JSONParser {
 /// An object key compared and hashed by its UTF-8 bytes in one pass each (memcmp, one hasher call),
 /// so a key of many megabytes costs what copying it costs.
 private struct ByteKey: Hashable {
-    let bytes: [UInt8]
-    init(_ key: String) { bytes = Array(key.utf8) }
+    /// Native (parsed) strings store contiguous UTF-8, so no bytes are copied to compare or hash.
+    var key: String
+    init(_ key: String) { self.key = key }
 
     static func == (left: ByteKey, right: ByteKey) -> Bool {
-        left.bytes.count == right.bytes.count && left.bytes.withUnsafeBytes { a in
-            right.bytes.withUnsafeBytes { b in a.count == 0 || memcmp(a.baseAddress!, b.baseAddress!, a.count) == 0 }
+        var a = left.key, b = right.key
+        return a.utf8.count == b.utf8.count && a.withUTF8 { x in
+            b.withUTF8 { y in x.count == 0 || memcmp(x.baseAddress!, y.baseAddress!, x.count) == 0 }
         }
     }
 
     func hash(into hasher: inout Hasher) {
-        bytes.withUnsafeBytes { hasher.combine(bytes: $0) }
+        var copy = key
+        copy.withUTF8 { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
     }
 }

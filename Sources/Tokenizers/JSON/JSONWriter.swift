@@ -69,8 +69,19 @@ extension JSONValue {
     /// Escapes `"`, `\` and control characters (short forms where JSON has them, else
     /// `\u00XX`); everything else, including non-ASCII, is written as raw UTF-8.
     static func writeString(_ text: String, to output: inout [UInt8]) {
-        let hexDigits = Array("0123456789abcdef".utf8)
         output.append(0x22)
+        // Almost every string needs no escape: copy its bytes at once (a vocabulary is ~100k strings).
+        var text = text
+        let plain = text.withUTF8 { utf8 in
+            guard !utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C || $0 == 0x7F }) else { return false }
+            output.append(contentsOf: utf8)
+            return true
+        }
+        if plain {
+            output.append(0x22)
+            return
+        }
+        let hexDigits = Array("0123456789abcdef".utf8)
         for byte in text.utf8 {
             switch byte {
             case 0x22: output.append(contentsOf: [0x5C, 0x22])
