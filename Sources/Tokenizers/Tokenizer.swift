@@ -57,27 +57,43 @@ extension Tokenizer {
 /// `ByteTokenizer` or `BPETokenizer`). Errors name the file, the field, what was found and
 /// what was expected.
 public func loadTokenizer(from url: URL) throws -> any Tokenizer {
+    try readTokenizer(jsonBytes: readTokenizerFile(url), fileName: url.path, fingerprinting: false).tokenizer
+}
+
+/// `loadTokenizer(from:)` and the tokenizer's `fingerprint()`. For byte-level BPE the canonical
+/// document is hashed on a second thread while the tokenizer's tables are built, since it follows
+/// from what was read alone; loading a checkpoint needs both.
+public func loadTokenizerAndFingerprint(from url: URL) throws -> (tokenizer: any Tokenizer, fingerprint: String) {
+    let (tokenizer, fingerprint) = try readTokenizer(jsonBytes: readTokenizerFile(url), fileName: url.path,
+                                                     fingerprinting: true)
+    return (tokenizer, fingerprint ?? tokenizer.fingerprint())
+}
+
+private func readTokenizerFile(_ url: URL) throws -> [UInt8] {
     if let problem = FileErrorReason.notARegularFile(url) {
         throw TokenizerError.fileSystem(file: url.path, reason: "cannot read the file (\(problem))")
     }
-    let data: Data
     do {
-        data = try Data(contentsOf: url)
+        return [UInt8](try Data(contentsOf: url))
     } catch {
         throw TokenizerError.fileSystem(file: url.path, reason: "cannot read the file (\(FileErrorReason.describe(error)))")
     }
-    return try loadTokenizer(jsonBytes: [UInt8](data), fileName: url.path)
 }
 
 /// Reads a tokenizer from tokenizer.json bytes; `fileName` only labels error messages.
 public func loadTokenizer(jsonBytes: [UInt8], fileName: String = "tokenizer.json") throws -> any Tokenizer {
+    try readTokenizer(jsonBytes: jsonBytes, fileName: fileName, fingerprinting: false).tokenizer
+}
+
+private func readTokenizer(jsonBytes: [UInt8], fileName: String,
+                           fingerprinting: Bool) throws -> (tokenizer: any Tokenizer, fingerprint: String?) {
     let document: JSONValue
     do {
         document = try parseJSON(jsonBytes)
     } catch {
         throw TokenizerError.invalidJSON(file: fileName, reason: error.description)
     }
-    return try TokenizerFileReader(fileName: fileName).tokenizer(from: document)
+    return try TokenizerFileReader(fileName: fileName).tokenizer(from: document, fingerprinting: fingerprinting)
 }
 
 /// Writes `bytes` to a temporary file in the destination's folder and renames it into place,

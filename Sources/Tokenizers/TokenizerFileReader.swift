@@ -42,6 +42,12 @@ struct TokenizerFileReader {
     }
 
     func tokenizer(from document: JSONValue) throws -> any Tokenizer {
+        try tokenizer(from: document, fingerprinting: false).tokenizer
+    }
+
+    /// The tokenizer, and its fingerprint when `fingerprinting` and the file is byte-level BPE
+    /// (hashed while the tokenizer is built; the caller hashes the other, small, kinds).
+    func tokenizer(from document: JSONValue, fingerprinting: Bool) throws -> (tokenizer: any Tokenizer, fingerprint: String?) {
         let root = try object(document, "", allowed: ["version", "truncation", "padding", "added_tokens", "normalizer",
                                                      "pre_tokenizer", "post_processor", "decoder", "model"])
         if let version = root["version"], version != .string("1.0") { throw invalid("version", version, "\"1.0\"") }
@@ -76,7 +82,7 @@ struct TokenizerFileReader {
                 throw invalid("decoder", root["decoder"], "{\"type\": \"Fuse\"} (a file without a pre-tokenizer is read as character-level)")
             }
             try requireNull(root["post_processor"], "post_processor", "character-level files have none")
-            return try characterTokenizer(vocabulary: entries, merges: merges, addedTokens: addedTokens)
+            return (try characterTokenizer(vocabulary: entries, merges: merges, addedTokens: addedTokens), nil)
         case "ByteLevel":
             let preTokenizer = try object(root["pre_tokenizer"], "pre_tokenizer", allowed: ["type", "add_prefix_space", "trim_offsets", "use_regex"])
             options.addPrefixSpace = try optionalBool(preTokenizer["add_prefix_space"], "pre_tokenizer.add_prefix_space", default: true)
@@ -95,9 +101,15 @@ struct TokenizerFileReader {
             let vocabulary = try stringKeyed(entries)
             if merges.isEmpty, addedTokens.isEmpty, options == BPEOptions(), vocabulary.count == 256,
                ByteLevelMapping.characterForByte.enumerated().allSatisfy({ vocabulary[String($0.element)] == Int32($0.offset) }) {
-                return ByteTokenizer()
+                return (ByteTokenizer(), nil)
             }
-            return try BPETokenizer(vocabulary: vocabulary, merges: merges, addedTokens: addedTokens, options: options, source: fileName)
+            if fingerprinting {
+                let (tokenizer, fingerprint) = try BPETokenizer.withFingerprint(
+                    vocabulary: vocabulary, merges: merges, addedTokens: addedTokens, options: options, source: fileName)
+                return (tokenizer, fingerprint)
+            }
+            return (try BPETokenizer(vocabulary: vocabulary, merges: merges, addedTokens: addedTokens, options: options,
+                                     source: fileName), nil)
         default:
             throw invalid("pre_tokenizer.type", root["pre_tokenizer"]?["type"], "null (character-level) or \"ByteLevel\" (byte-level and BPE)")
         }

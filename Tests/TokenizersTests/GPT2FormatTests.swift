@@ -134,3 +134,35 @@ enum GPT2Fixture {
                 "\(String(describing: error))")
     }
 }
+
+/// The fingerprint hashed while a file is read is the one the loaded tokenizer gives: the canonical
+/// document built from what was read equals the one the tokenizer writes back.
+@Suite struct ConcurrentFingerprintTests {
+    @Test(arguments: ["Fixtures/gpt2-tokenizer/tokenizer.json", "Fixtures/hf-gpt2-tiny/tokenizer.json"])
+    func hashedWhileReadingEqualsTheTokenizers(path: String) throws {
+        let url = GPT2Fixture.folder.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent(path)
+        let (tokenizer, fingerprint) = try loadTokenizerAndFingerprint(from: url)
+        #expect(tokenizer is BPETokenizer)
+        #expect(fingerprint == tokenizer.fingerprint())
+        #expect(fingerprint == (try loadTokenizer(from: url)).fingerprint())
+    }
+
+    @Test func trainedAndSavedTokenizer() throws {
+        let trained = try BPETokenizer.train(text: String(repeating: "the cat sat on the mat, naïve café ", count: 40),
+                                             vocabularySize: 300)
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("fingerprint-\(UUID()).json")
+        defer { try? FileManager.default.removeItem(at: url) }
+        try trained.save(to: url)
+        let (_, fingerprint) = try loadTokenizerAndFingerprint(from: url)
+        #expect(fingerprint == trained.fingerprint())
+    }
+
+    @Test func aBadFileIsStillAnError() throws {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("fingerprint-bad-\(UUID()).json")
+        defer { try? FileManager.default.removeItem(at: url) }
+        var text = try String(contentsOf: GPT2Fixture.folder.appendingPathComponent("tokenizer.json"), encoding: .utf8)
+        text = text.replacingOccurrences(of: "\"Ġ\": ", with: "\"Ġx-not-a-byte\": ")
+        try text.write(to: url, atomically: true, encoding: .utf8)
+        #expect(throws: TokenizerError.self) { _ = try loadTokenizerAndFingerprint(from: url) }
+    }
+}

@@ -90,6 +90,11 @@ public enum Checkpoint {
         try Tokenizers.loadTokenizer(from: requiredFile(tokenizerFileName, in: directory))
     }
 
+    /// `loadTokenizer(from:)` and the tokenizer's `fingerprint()`, hashed while it is built.
+    static func loadTokenizerAndFingerprint(from directory: URL) throws -> (tokenizer: any Tokenizer, fingerprint: String) {
+        try Tokenizers.loadTokenizerAndFingerprint(from: requiredFile(tokenizerFileName, in: directory))
+    }
+
     /// Checks that `tokenizer` gives exactly the ids of a model with `vocabularySize` tokens.
     /// - Throws: `CheckpointError` of kind `.vocabularyMismatch` naming both sizes.
     public static func validateTokenizer(_ tokenizer: any Tokenizer, vocabularySize: Int, path: String = "tokenizer") throws {

@@ -110,8 +110,7 @@ extension Checkpoint {
         // The tokenizer is read and hashed on another thread while the weights are checked and mapped
         // (a 50k-token BPE takes as long as the rest of the load); its errors are still reported first.
         let reading = Background { () throws -> (tokenizer: any Tokenizer, fingerprint: String) in
-            let tokenizer = try loadTokenizer(from: directory)
-            return (tokenizer, tokenizer.fingerprint())
+            try loadTokenizerAndFingerprint(from: directory)
         }
         var model: Model?, weights: CheckpointWeights?, weightsError: Error?
         do {

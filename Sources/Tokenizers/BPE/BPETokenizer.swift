@@ -1,6 +1,8 @@
 // GPT-2-style byte-level BPE: text → (added tokens) → GPT-2 pre-tokens → UTF-8 bytes →
 // merges applied lowest rank first → ids. Matches Hugging Face `tokenizers` exactly.
 
+import Foundation
+
 /// Settings of a byte-level BPE tokenizer that Hugging Face files can vary.
 public struct BPEOptions: Sendable, Equatable {
     /// Prepend a space to text that does not start with one (ByteLevel `add_prefix_space`).
@@ -172,11 +174,43 @@ public struct BPETokenizer: Tokenizer {
     /// The standard Hugging Face GPT-2 layout (ByteLevel pre-tokenizer and decoder, BPE model).
     public func tokenizerJSON() -> JSONValue {
         let mergePairs = merges.map { (tokenString(vocabularyID: $0.left), tokenString(vocabularyID: $0.right)) }
-        return HuggingFaceLayout.document(
-            vocabulary: vocabulary, merges: mergePairs, addedTokens: addedTokens,
+        return Self.document(vocabulary: vocabulary, merges: mergePairs, addedTokens: addedTokens, options: options)
+    }
+
+    /// The canonical tokenizer.json of a byte-level BPE. Merges name vocabulary tokens by their exact
+    /// bytes (see TokenIDTable), so the pairs read from a file are the pairs `tokenizerJSON` writes back.
+    static func document(vocabulary: [(token: String, id: Int32)], merges: [(String, String)],
+                         addedTokens: [AddedToken], options: BPEOptions) -> JSONValue {
+        HuggingFaceLayout.document(
+            vocabulary: vocabulary, merges: merges, addedTokens: addedTokens,
             preTokenizer: HuggingFaceLayout.byteLevel(addPrefixSpace: options.addPrefixSpace, useRegex: options.useRegex),
             postProcessor: options.postProcessor, decoder: HuggingFaceLayout.byteLevel(addPrefixSpace: true),
             unknownToken: options.unknownToken, ignoreMerges: options.ignoreMerges)
+    }
+
+    /// `init` and the result's `fingerprint()`, the hash computed on a second thread from the same inputs
+    /// while the tables are built (a 50k-token file takes about as long to hash as to build).
+    static func withFingerprint(vocabulary: [String: Int32], merges: [(String, String)], addedTokens: [AddedToken],
+                                options: BPEOptions, source: String) throws -> (BPETokenizer, String) {
+        final class Slots: @unchecked Sendable {
+            var tokenizer: Result<BPETokenizer, Error>?
+            var fingerprint = ""
+        }
+        let slots = Slots()
+        DispatchQueue.concurrentPerform(iterations: 2) { part in
+            if part == 0 {
+                slots.tokenizer = Result {
+                    try BPETokenizer(vocabulary: vocabulary, merges: merges, addedTokens: addedTokens,
+                                     options: options, source: source)
+                }
+            } else {
+                // The order `init` keeps; if ids repeat, `init` throws and this hash is dropped.
+                let ordered = vocabulary.map { (token: $0.key, id: $0.value) }.sorted { $0.id < $1.id }
+                slots.fingerprint = sha256Hex(document(vocabulary: ordered, merges: merges, addedTokens: addedTokens,
+                                                       options: options).serialized())
+            }
+        }
+        return (try slots.tokenizer!.get(), slots.fingerprint)
     }
 
     private func tokenString(vocabularyID id: Int32) -> String {
