@@ -130,7 +130,7 @@ struct BenchTokenize: ParsableCommand {
         }
         let bytes: Data
         do { bytes = try Data(contentsOf: URL(fileURLWithPath: data)) } catch {
-            throw ValidationError("--data \(data): cannot read the file (\(error.localizedDescription))")
+            throw ValidationError("--data \(data): cannot read the file (\(FileErrorReason.describe(error)))")
         }
         guard let text = String(data: bytes, encoding: .utf8) else {
             throw ValidationError("--data \(data): not valid UTF-8")
