@@ -29,30 +29,37 @@ public enum TeacherLogits {
     }
 
     /// Runs `teacher` over `tokens` (already encoded with its tokenizer) and writes the file at `url`.
-    /// - Parameter progress: a line with sequences done, tokens/s and ETA, about once a second.
+    /// - Parameters:
+    ///   - rowsPerChunk: positions whose logits are held at once (default: about 24 MB of them).
+    ///   - progress: a line with sequences done, tokens/s and ETA, about once a second.
     /// - Throws: `LogitsFileError` when the context exceeds the teacher's, or from the export.
     public static func export(teacher: Checkpoint.Loaded<GPTConfig, GPT>, directory: URL, tokens: [Int32], split: String,
-                              settings: LogitsExportSettings, to url: URL,
+                              settings: LogitsExportSettings, to url: URL, rowsPerChunk: Int? = nil,
                               progress: @escaping (String) -> Void = { _ in }) throws -> LogitsExportReport {
         try export(teacher: teacher, directory: directory, tokens: TokenSequence(tokens), split: split, settings: settings,
-                   to: url, progress: progress)
+                   to: url, rowsPerChunk: rowsPerChunk, progress: progress)
     }
 
     /// The same over a token stream mapped from the corpus cache.
     public static func export(teacher: Checkpoint.Loaded<GPTConfig, GPT>, directory: URL, tokens: TokenSequence, split: String,
-                              settings: LogitsExportSettings, to url: URL,
+                              settings: LogitsExportSettings, to url: URL, rowsPerChunk: Int? = nil,
                               progress: @escaping (String) -> Void = { _ in }) throws -> LogitsExportReport {
         guard settings.context <= teacher.config.contextLength else {
             throw LogitsFileError(path: url.path, "context \(settings.context) exceeds the teacher's \(teacher.config.contextLength) positions")
         }
         let attributes = try attributes(of: teacher, directory: directory, split: split)
-        let model = teacher.model
+        let model = teacher.model, rows = max(1, rowsPerChunk ?? model.logitRowsPerChunk())
+        // The teacher's logits, not a dropout sample of them (transformers' GPT-2 configs have 0.1).
+        let wasTraining = model.isTraining
+        model.eval()
+        defer { if wasTraining { model.train() } }
         let start = Date()
         var lastReport = Date.distantPast
         return try LogitsExport.run(
             tokens: tokens, settings: settings, attributes: attributes,
             tokenizerJSON: Data(teacher.tokenizer.tokenizerJSONBytes()), to: url,
-            forward: { ids in try noGrad { try model(ids) } },  // (B, T, V)
+            // A run of rows of the head at a time: a batch's (B, T, V) logits are never held.
+            chunkedForward: { ids, emit in try noGrad { try model.forEachLogitRows(ids, rows: rows, emit) } },
             progress: { done, total in
                 let now = Date()
                 guard now.timeIntervalSince(lastReport) >= 1 || done == total else { return }

@@ -348,8 +348,10 @@ public final class GPT: Module {
 
     /// The residual stream after the last block, before ln_f: ids (B, T) → (B, T, C).
     /// `inspectQKV` sees each layer's q|k|v projection (B, T, 3A) — generation's prefill copies
-    /// the keys and values into its cache from there.
-    public func hiddenStates(_ ids: IndexTensor,
+    /// the keys and values into its cache from there. With `releasingFreedMemory`, the heap's free
+    /// pages go back to the kernel after each block (`Memory.releaseFreed`): for a long forward-only
+    /// window, whose freed activations would otherwise stay resident.
+    public func hiddenStates(_ ids: IndexTensor, releasingFreedMemory: Bool = false,
                              inspectQKV: ((_ layer: Int, _ qkv: Tensor) throws -> Void)? = nil) throws -> Tensor {
         guard ids.shape.count == 2, ids.shape[1] >= 1 else {
             throw ModelError("GPT: expected token ids of shape (B, T), got \(ids.shape)")
@@ -368,6 +370,7 @@ public final class GPT: Module {
             let attention = try block.attn.projection(qkv.causalSelfAttention(heads: block.attn.heads))
             x = try x + dropout(attention)                                        // (B, T, C)
             x = try x + dropout(block.mlp(block.mlpNorm(x)))                      // (B, T, C)
+            if releasingFreedMemory { Memory.releaseFreed() }
         }
         return x
     }

@@ -62,6 +62,19 @@ import Testing
         #expect(maxAbsDifference(untiled, tiled) < 1e-6)
     }
 
+    @Test("attention without a backward (a tile of probabilities per thread) gives the recorded forward, bit for bit",
+          arguments: [1, 3, 7, 32])
+    func attentionWithoutRecording(rowTile: Int) throws {
+        let (b, t, heads, d) = (3, 37, 2, 4)   // 6 head-batches over the threads; a short last tile
+        let qkv = try randomTensor([b, t, 3 * heads * d], seed: 9)
+        qkv.requiresGrad = true
+        let recorded = try qkv.causalSelfAttention(heads: heads, rowTile: rowTile)
+        #expect(recorded.requiresGrad)
+        let unrecorded = try noGrad { try qkv.causalSelfAttention(heads: heads, rowTile: rowTile) }
+        #expect(!unrecorded.requiresGrad)
+        #expect(unrecorded.toArray().map(\.bitPattern) == recorded.toArray().map(\.bitPattern))
+    }
+
     @Test("broadcasting follows NumPy: shapes and values")
     func broadcasting() throws {
         let a = try Tensor(shape: [2, 1, 3], values: [1, 2, 3, 4, 5, 6])

@@ -14,9 +14,24 @@ public struct TensorError: Error, CustomStringConvertible, Equatable {
 }
 
 #if canImport(Glibc)
-/// glibc's mallopt (malloc.h is not in the Glibc module map).
+/// glibc's mallopt and malloc_trim (malloc.h is not in the Glibc module map).
 @_silgen_name("mallopt") private func glibcMallopt(_ parameter: Int32, _ value: Int32) -> Int32
+@_silgen_name("malloc_trim") private func glibcMallocTrim(_ pad: Int) -> Int32
 #endif
+
+/// The process's heap, as the tensors use it.
+public enum Memory {
+    /// Gives the heap's free pages back to the kernel. The allocator keeps freed memory for reuse
+    /// (see `Storage`), right for training, which allocates the same activations every step. A
+    /// forward-only pass over long windows frees as much as it allocates, but its activations land
+    /// at other addresses window after window, and the pages kept add up to well over what one
+    /// window needs; releasing them between windows costs a few page faults per window.
+    public static func releaseFreed() {
+        #if canImport(Glibc)
+        _ = glibcMallocTrim(0)
+        #endif
+    }
+}
 
 /// Owns one 64-byte-aligned Float32 buffer, or uses memory another object owns (weights mapped from
 /// a file), keeping that object alive. Shared by tensors that are reshapes of each other.

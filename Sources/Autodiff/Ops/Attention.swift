@@ -35,28 +35,33 @@ extension Tensor {
         let tiles = (t + tile - 1) / tile
         let scale = 1 / Float(d).squareRoot()
         let out = Tensor.empty([b, t, c])                 // (B, T, C)
-        let probabilities = Tensor.empty([b, heads, t, t]) // (B, H, T, T), lower blocks only
+        // The backward needs every probability, (B, H, T, T) with the lower blocks filled; without
+        // one, a tile's rows per thread do (12 heads at T = 1024 would hold 50 MB a layer).
+        let keepsProbabilities = Tensor.shouldRecord([self])
+        let chunks = chunkCount(b * heads, minimumPerThread: 1)
+        let probabilities = Tensor.empty(keepsProbabilities ? [b, heads, t, t] : [chunks, min(tile, t), t])
         let (pqkv, po, pp) = (Unchecked(data), Unchecked(out.data), Unchecked(probabilities.data))
-        parallelRanges(b * heads, minimumPerThread: 1) { r in
+        parallelChunks(b * heads, chunks: chunks) { chunk, r in
             for bh in r {
                 let (bi, h) = (bh / heads, bh % heads)
                 let q = pqkv.value + bi * t * c3 + h * d, k = q + c, v = q + 2 * c
-                let p = pp.value + bh * t * t
                 let o = po.value + bi * t * c + h * d
                 for tileIndex in 0..<tiles {
                     let r0 = tileIndex * tile, r1 = min(t, r0 + tile)
+                    // Row r0 of the tile's probabilities (row i at p + (i − r0)·t).
+                    let p = keepsProbabilities ? pp.value + bh * t * t + r0 * t : pp.value + chunk * min(tile, t) * t
                     // S[r0..<r1, 0..<r1] = scale · Q[r0..<r1] K[0..<r1]ᵀ
                     sgemm(transposeA: false, transposeB: true, m: r1 - r0, n: r1, k: d, alpha: scale,
-                          q + r0 * c3, lda: c3, k, ldb: c3, beta: 0, p + r0 * t, ldc: t, parallel: false)
+                          q + r0 * c3, lda: c3, k, ldb: c3, beta: 0, p, ldc: t, parallel: false)
                     // Causal softmax: row i attends to 0…i; the rest of the tile's columns is exactly 0.
                     for i in r0..<r1 {
-                        let row = p + i * t
+                        let row = p + (i - r0) * t
                         let end = causalSoftmaxRow(row, i + 1, limit: r1)
                         zeroFill(row + end, r1 - end)
                     }
                     // out[r0..<r1] = P[r0..<r1, 0..<r1] V[0..<r1]  (into its head's columns of (B, T, C))
                     sgemm(transposeA: false, transposeB: false, m: r1 - r0, n: d, k: r1,
-                          p + r0 * t, lda: t, v, ldb: c3, beta: 0, o + r0 * c, ldc: c, parallel: false)
+                          p, lda: t, v, ldb: c3, beta: 0, o + r0 * c, ldc: c, parallel: false)
                 }
             }
         }

@@ -33,11 +33,14 @@ public struct QualityMetrics: Codable, Sendable, Equatable {
 
 public enum QualityEvaluation {
     /// Positions whose logits are held at once (128 × a 50k vocabulary: 26 MB).
-    static let chunkPositions = 128
+    public static let chunkPositions = 128
 
     /// Evaluates `model` (and compares with `teacher`, which must share the vocabulary) on `batches`.
-    /// - Parameter charactersPerBatch: characters of text the targets of each batch decode to (for bits per character).
-    public static func evaluate(model: GPT, teacher: GPT?, batches: [TokenBatch], charactersPerBatch: [Int]) throws -> QualityMetrics {
+    /// - Parameters:
+    ///   - charactersPerBatch: characters of text the targets of each batch decode to (for bits per character).
+    ///   - chunkPositions: positions whose logits are held at once.
+    public static func evaluate(model: GPT, teacher: GPT?, batches: [TokenBatch], charactersPerBatch: [Int],
+                                chunkPositions: Int = QualityEvaluation.chunkPositions) throws -> QualityMetrics {
         guard !batches.isEmpty, batches.count == charactersPerBatch.count else {
             throw ModelError("evaluation: need at least one validation batch and a character count for each")
         }
@@ -54,7 +57,7 @@ public enum QualityEvaluation {
                 let t = batch.inputs.shape[1]
                 var teacherHidden: (window: Int, x: Tensor)?
                 // A window and 128 positions at a time: (B, T, V) logits of a 50k vocabulary would be gigabytes.
-                try model.forEachLogitChunk(batch.inputs, positions: Self.chunkPositions) { window, range, logits in
+                try model.forEachLogitChunk(batch.inputs, positions: chunkPositions) { window, range, logits in
                     let rows = range.count, first = window * t + range.lowerBound
                     let targets = try IndexTensor(shape: [1, rows], values: Array(batch.targets.values[first ..< first + rows]))
                     nats += Double(try logits.crossEntropy(targets: targets).item()) * Double(rows)

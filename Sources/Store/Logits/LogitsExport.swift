@@ -59,6 +59,13 @@ public struct LogitsExportReport: Sendable {
 }
 
 public enum LogitsExport {
+    /// A teacher's forward pass over ids (B, T) that hands its logits over a run of rows at a time:
+    /// `emit(firstRow, logits)` for consecutive runs of the B·T rows (row b·T + t is window b,
+    /// position t), in order and covering them all, each logits tensor (…, V) holding its rows.
+    /// Only a run's logits need exist at once — at a 50k vocabulary, a window's are 190 MB.
+    public typealias ChunkedForward = (_ ids: IndexTensor,
+                                       _ emit: (_ firstRow: Int, _ logits: Tensor) throws -> Void) throws -> Void
+
     /// Windows of T + 1 tokens every `stride` tokens that fit in `tokenCount` tokens.
     public static func windowCount(tokenCount: Int, context: Int, stride: Int) -> Int {
         guard context >= 1, stride >= 1, tokenCount >= context + 1 else { return 0 }
@@ -85,6 +92,24 @@ public enum LogitsExport {
     public static func run(tokens: TokenSequence, settings: LogitsExportSettings, attributes template: LogitsFileAttributes,
                            tokenizerJSON: Data, to url: URL,
                            forward: (IndexTensor) throws -> Tensor,
+                           progress: (_ done: Int, _ total: Int) -> Void = { _, _ in }) throws -> LogitsExportReport {
+        try run(tokens: tokens, settings: settings, attributes: template, tokenizerJSON: tokenizerJSON, to: url,
+                chunkedForward: { ids, emit in
+                    let (b, t) = (ids.shape[0], ids.shape[1]), v = template.vocabularySize
+                    let logits = try forward(ids)
+                    guard logits.shape == [b, t, v] else {
+                        throw LogitsFileError(path: url.path,
+                                              "the teacher returned logits of shape \(logits.shape), expected \([b, t, v])")
+                    }
+                    try emit(0, logits)
+                }, progress: progress)
+    }
+
+    /// The same with a forward pass that hands over its logits a run of rows at a time: what is
+    /// stored per row (top-k and log-sum-exp, or the row itself) is taken from each run as it comes.
+    public static func run(tokens: TokenSequence, settings: LogitsExportSettings,
+                           attributes template: LogitsFileAttributes, tokenizerJSON: Data, to url: URL,
+                           chunkedForward forward: ChunkedForward,
                            progress: (_ done: Int, _ total: Int) -> Void = { _, _ in }) throws -> LogitsExportReport {
         let t = settings.context
         func fail(_ detail: String) -> LogitsFileError { LogitsFileError(path: url.path, detail) }
@@ -121,15 +146,25 @@ public enum LogitsExport {
                     for column in 0 ... t { windows[row * (t + 1) + column] = tokens[offset + column] }
                     for column in 0 ..< t { inputs[row * t + column] = tokens[offset + column] }
                 }
+                var values = RowValues(mode: settings.mode, rows: b * t, vocabularySize: v)
+                var storing: UInt64 = 0
                 let forwardStart = DispatchTime.now().uptimeNanoseconds
-                let logits = try forward(IndexTensor(shape: [b, t], values: inputs))  // (B, T, V)
-                forwardNanoseconds += DispatchTime.now().uptimeNanoseconds - forwardStart
-                guard logits.shape == [b, t, v] else {
-                    throw fail("the teacher returned logits of shape \(logits.shape), expected \([b, t, v])")
+                try forward(IndexTensor(shape: [b, t], values: inputs)) { firstRow, logits in
+                    let storeStart = DispatchTime.now().uptimeNanoseconds
+                    defer { storing += DispatchTime.now().uptimeNanoseconds - storeStart }
+                    let rows = logits.shape.last == v ? logits.count / v : 0
+                    guard rows > 0, firstRow == values.filled, values.filled + rows <= b * t else {
+                        throw fail("the teacher returned logits of shape \(logits.shape) for rows from \(firstRow); "
+                                   + "expected the next rows of \(b * t) (from \(values.filled)) with \(v) logits each")
+                    }
+                    try values.take(logits, firstSequence: done, context: t, path: url.path)
                 }
-                let values = try Self.values(of: logits, mode: settings.mode, rows: b * t, vocabularySize: v,
-                                             firstSequence: done, context: t, path: url.path)
-                try writer.submit(tokens: windows, values: values)
+                // The forward's time alone: what storing the rows took is not the teacher's.
+                forwardNanoseconds += DispatchTime.now().uptimeNanoseconds - forwardStart - storing
+                guard values.filled == b * t else {
+                    throw fail("the teacher returned logits for \(values.filled) rows, expected \(b * t)")
+                }
+                try writer.submit(tokens: windows, values: values.stored)
                 done += b
                 progress(done, total)
             }
@@ -146,33 +181,67 @@ public enum LogitsExport {
                                   forwardSeconds: Double(forwardNanoseconds) / 1e9, bytes: bytes)
     }
 
-    /// The stored values for `[rows, V]` logits: all of them, or top-k and log-sum-exp.
-    static func values(of logits: Tensor, mode: LogitsMode, rows: Int, vocabularySize v: Int,
-                       firstSequence: Int, context t: Int, path: String) throws -> LogitsValues {
+}
+
+/// What a batch stores, filled a run of rows at a time: every logit, or the top-k and log-sum-exp
+/// of each row.
+struct RowValues {
+    let mode: LogitsMode
+    let vocabularySize: Int
+    /// Rows taken so far.
+    private(set) var filled = 0
+    private var logits: [Float] = [], indices: [Int32] = [], top: [Float] = [], logSumExp: [Float] = []
+
+    init(mode: LogitsMode, rows: Int, vocabularySize v: Int) {
+        self.mode = mode
+        self.vocabularySize = v
+        switch mode {
+        case .full: logits.reserveCapacity(rows * v)
+        case .topK(let k):
+            indices = [Int32](repeating: 0, count: rows * k)
+            top = [Float](repeating: 0, count: rows * k)
+            logSumExp = [Float](repeating: 0, count: rows)
+        }
+    }
+
+    var stored: LogitsValues {
+        switch mode {
+        case .full: return .full(logits: logits)
+        case .topK: return .topK(indices: indices, logits: top, logSumExp: logSumExp)
+        }
+    }
+
+    /// Takes the next rows, logits (…, V) holding `count / V` of them; rows are numbered in the batch,
+    /// row r being position r % T of sequence `firstSequence + r / T` (for the error).
+    mutating func take(_ chunk: Tensor, firstSequence: Int, context t: Int, path: String) throws {
+        let v = vocabularySize, rows = chunk.count / v, first = filled
         func nonFinite(_ row: Int) -> LogitsFileError {
-            LogitsFileError(path: path, "the teacher produced a non-finite logit at sequence \(firstSequence + row / t), position \(row % t); the checkpoint is broken (NaN/Inf weights?)")
+            let row = first + row
+            return LogitsFileError(path: path, "the teacher produced a non-finite logit at sequence "
+                                   + "\(firstSequence + row / t), position \(row % t); the checkpoint is broken (NaN/Inf weights?)")
         }
         switch mode {
         case .full:
-            let values = logits.toArray()
+            let values = UnsafeBufferPointer(start: chunk.data, count: rows * v)
             if let bad = values.firstIndex(where: { !$0.isFinite }) { throw nonFinite(bad / v) }
-            return .full(logits: values)
+            logits.append(contentsOf: values)
         case .topK(let k):
-            var indices = [Int32](repeating: 0, count: rows * k)
-            var top = [Float](repeating: 0, count: rows * k)
-            var lse = [Float](repeating: 0, count: rows)
             indices.withUnsafeMutableBufferPointer { indices in
                 top.withUnsafeMutableBufferPointer { top in
-                    lse.withUnsafeMutableBufferPointer { lse in
-                        TopKSelection.select(logits.data, rows: rows, vocabularySize: v, k: k, topIndices: indices.baseAddress!,
-                                             topLogits: top.baseAddress!, logSumExp: lse.baseAddress!)
+                    logSumExp.withUnsafeMutableBufferPointer { lse in
+                        TopKSelection.select(chunk.data, rows: rows, vocabularySize: v, k: k,
+                                             topIndices: indices.baseAddress! + first * k,
+                                             topLogits: top.baseAddress! + first * k,
+                                             logSumExp: lse.baseAddress! + first)
                     }
                 }
             }
             // A NaN or ±∞ anywhere in a row makes its log-sum-exp non-finite.
-            if let bad = lse.firstIndex(where: { !$0.isFinite }) { throw nonFinite(bad) }
-            return .topK(indices: indices, logits: top, logSumExp: lse)
+            if let bad = logSumExp[first ..< first + rows].firstIndex(where: { !$0.isFinite }) {
+                throw nonFinite(bad - first)
+            }
         }
+        filled += rows
     }
 }
 
