@@ -30,7 +30,11 @@ struct Logits: ParsableCommand {
     @Option(help: "Tokens between sequence starts (default: the context, no overlap).") var stride: Int?
     @Option(help: "gzip level with byte shuffle, 1–9; 0: no compression.") var compression = 4
     @Option(help: "Split the output into shards of about this many tokens each (<name>-00001-of-0000n.h5).") var shardTokens: Int?
-    @Option(help: "Sequences per forward pass (default: 16, fewer when a batch's logits would pass 64 MB — a 50k vocabulary at 1024 positions is 190 MB a sequence).")
+    @Option(help: """
+        Sequences per forward pass (default: 16, fewer when positions × vocabulary would pass 64 MB of float32 \
+        — 1 for a 50k vocabulary at 1024 positions). The output head runs on ~128 rows at a time whatever \
+        the batch, so a larger batch costs activations, not logits.
+        """)
     var batchSize: Int?
     @Option(help: "Export only the first N sequences (for a quick look).") var maxSequences: Int?
     @OptionGroup var corpus: CorpusFlags
