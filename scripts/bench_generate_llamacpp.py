@@ -25,12 +25,18 @@ import numpy as np
 from llama_cpp import Llama
 
 
+def last_logits(llm):
+    # Without logits_all, llama-cpp-python keeps no scores; the context's buffer holds the last
+    # position's logits, read in place (no copy), so the Python side adds only an argmax per step.
+    return np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(llm.n_vocab(),))
+
+
 def timed_generation(llm, prompt, new_tokens):
     llm.reset()
     llm.eval(prompt)  # the prompt is not timed, as on our side
     start = time.perf_counter()
     for _ in range(new_tokens):
-        llm.eval([int(np.argmax(llm.scores[llm.n_tokens - 1]))])
+        llm.eval([int(np.argmax(last_logits(llm)))])
     return new_tokens / (time.perf_counter() - start)
 
 

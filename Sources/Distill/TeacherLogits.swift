@@ -47,6 +47,9 @@ public enum TeacherLogits {
         }
         let attributes = try attributes(of: teacher, directory: directory, split: split)
         let model = teacher.model
+        // Soft labels come from the model as it predicts: no dropout. A loaded model starts in training
+        // mode, and a transformers GPT-2's config says 0.1 dropout, which would otherwise be applied here.
+        model.eval()
         let start = Date()
         var lastReport = Date.distantPast
         return try LogitsExport.run(

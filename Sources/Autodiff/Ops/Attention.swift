@@ -35,28 +35,34 @@ extension Tensor {
         let tiles = (t + tile - 1) / tile
         let scale = 1 / Float(d).squareRoot()
         let out = Tensor.empty([b, t, c])                 // (B, T, C)
-        let probabilities = Tensor.empty([b, heads, t, t]) // (B, H, T, T), lower blocks only
+        // Only the backward reads the probabilities again. Without recording (evaluation, logit export)
+        // each thread reuses one tile's rows (tile × T, in cache) instead of writing all of (B, H, T, T):
+        // at T = 1024 with 12 heads that tensor is 50 MB a layer, freshly allocated and faulted in.
+        let keep = Tensor.shouldRecord([self])
+        let chunks = chunkCount(b * heads, minimumPerThread: 1)
+        let probabilities = Tensor.empty(keep ? [b, heads, t, t] : [chunks, tile, t])  // lower blocks only
         let (pqkv, po, pp) = (Unchecked(data), Unchecked(out.data), Unchecked(probabilities.data))
-        parallelRanges(b * heads, minimumPerThread: 1) { r in
+        parallelChunks(b * heads, chunks: chunks) { chunk, r in
             for bh in r {
                 let (bi, h) = (bh / heads, bh % heads)
                 let q = pqkv.value + bi * t * c3 + h * d, k = q + c, v = q + 2 * c
-                let p = pp.value + bh * t * t
+                let p = keep ? pp.value + bh * t * t : pp.value + chunk * tile * t
                 let o = po.value + bi * t * c + h * d
                 for tileIndex in 0..<tiles {
                     let r0 = tileIndex * tile, r1 = min(t, r0 + tile)
+                    let rows = keep ? p + r0 * t : p  // S, then P, of queries r0..<r1 (row stride T)
                     // S[r0..<r1, 0..<r1] = scale · Q[r0..<r1] K[0..<r1]ᵀ
                     sgemm(transposeA: false, transposeB: true, m: r1 - r0, n: r1, k: d, alpha: scale,
-                          q + r0 * c3, lda: c3, k, ldb: c3, beta: 0, p + r0 * t, ldc: t, parallel: false)
+                          q + r0 * c3, lda: c3, k, ldb: c3, beta: 0, rows, ldc: t, parallel: false)
                     // Causal softmax: row i attends to 0…i; the rest of the tile's columns is exactly 0.
                     for i in r0..<r1 {
-                        let row = p + i * t
+                        let row = rows + (i - r0) * t
                         let end = causalSoftmaxRow(row, i + 1, limit: r1)
                         zeroFill(row + end, r1 - end)
                     }
                     // out[r0..<r1] = P[r0..<r1, 0..<r1] V[0..<r1]  (into its head's columns of (B, T, C))
                     sgemm(transposeA: false, transposeB: false, m: r1 - r0, n: d, k: r1,
-                          p + r0 * t, lda: t, v, ldb: c3, beta: 0, o + r0 * c, ldc: c, parallel: false)
+                          rows, lda: t, v, ldb: c3, beta: 0, o + r0 * c, ldc: c, parallel: false)
                 }
             }
         }

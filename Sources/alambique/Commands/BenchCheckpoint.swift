@@ -38,6 +38,7 @@ struct BenchForward: ParsableCommand {
         try global.apply()
         let loaded = try loadGPT(from: URL(fileURLWithPath: checkpoint))
         let config = loaded.config
+        loaded.model.eval()  // no dropout (a transformers config says 0.1), as PyTorch's .eval() on the other side
         guard context <= config.contextLength else {
             throw ValidationError("--context \(context) exceeds the model's context of \(config.contextLength)")
         }
