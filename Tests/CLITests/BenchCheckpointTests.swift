@@ -8,7 +8,7 @@ import Testing
         ["bench", "forward", "/nonexistent", "--batch", "0"],
         ["bench", "forward", "/nonexistent", "--context", "0"],
         ["bench", "forward", "/nonexistent", "--runs", "0"],
-        ["bench", "forward", "/nonexistent", "--rounds", "-1"],
+        ["bench", "forward", "/nonexistent", "--rounds", "0"],
         ["bench", "generate", "/nonexistent", "--prompt-length", "0"],
         ["bench", "generate", "/nonexistent", "--new-tokens", "0"],
         ["bench", "generate", "/nonexistent", "--runs", "0"],
