@@ -149,6 +149,18 @@ import Testing
         try expectGradient([long]) { try long.causalSelfAttention(heads: 1) }
     }
 
+    @Test("causal self-attention under noGrad (per-thread tile scratch) equals the recorded forward")
+    func attentionWithoutRecording() throws {
+        // 2 × 3 = 6 (batch, head) pairs over the threads; tiles of 4 over T = 11 and the default tile at T = 70.
+        for (shape, heads, tile) in [([2, 11, 18], 3, 4), ([2, 70, 12], 2, attentionRowTile)] {
+            let qkv = try randomTensor(shape, seed: 30)
+            let recorded = try qkv.causalSelfAttention(heads: heads, rowTile: tile)
+            let plain = try noGrad { try qkv.causalSelfAttention(heads: heads, rowTile: tile) }
+            #expect(recorded.requiresGrad && !plain.requiresGrad)
+            #expect(recorded.toArray() == plain.toArray(), "\(shape)")
+        }
+    }
+
     @Test("dropout with a fixed seed")
     func dropout() throws {
         let a = try randomTensor([4, 6], seed: 28)

@@ -58,3 +58,39 @@ import Tokenizers
         }
     }
 }
+
+@Suite("Teacher logits without dropout", .serialized) struct TeacherLogitsDropoutTests {
+    @Test("a teacher whose config has dropout exports the eval-mode logits, the same on every export")
+    func noDropout() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("alambique-drop-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let text = "To be, or not to be, that is the question:\n"
+        let tokenizer = CharTokenizer(corpus: text)
+        var config = GPTConfig(vocabularySize: tokenizer.vocabularySize, contextLength: 16, layers: 1, heads: 2,
+                               embeddingSize: 16)
+        config.dropout = 0.5  // as resid_pdrop in a transformers config, but large enough to change every logit
+        let checkpoint = directory.appendingPathComponent("teacher")
+        try Checkpoint.save(module: try GPT(config: config, seed: 5), config: config, tokenizer: tokenizer,
+                            info: CheckpointInfo(name: "test-teacher-dropout", role: "teacher", corpus: "test"),
+                            to: checkpoint)
+        let loaded = try loadGPT(from: checkpoint)
+        #expect(loaded.model.isTraining)  // loaded models start in training mode: the export must switch
+        let tokens = try tokenizer.encode(String(repeating: text, count: 3))
+        var exported: [[Float]] = []
+        for name in ["a.h5", "b.h5"] {
+            let url = directory.appendingPathComponent(name)
+            _ = try TeacherLogits.export(teacher: loaded, directory: checkpoint, tokens: tokens, split: "val",
+                                         settings: LogitsExportSettings(context: 16, mode: .full, dtype: .float32),
+                                         to: url)
+            let reader = try LogitsReader(url: url)
+            exported.append(try reader.read(0 ..< 1).logits.toArray())
+            try reader.close()
+        }
+        let reference = try loadGPT(from: checkpoint).model
+        reference.eval()
+        let ids = try IndexTensor(shape: [1, 16], values: Array(tokens[0 ..< 16]))
+        let expected = try noGrad { try reference(ids) }.toArray()
+        #expect(exported[0] == exported[1])
+        #expect(zip(exported[0], expected).allSatisfy { abs($0 - $1) <= 1e-5 * max(1, abs($1)) })
+    }
+}

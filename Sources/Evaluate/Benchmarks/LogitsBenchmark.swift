@@ -69,6 +69,7 @@ public struct LogitsBenchmark {
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: scratch) }
         let context = timed.model.config.contextLength
+        for teacher in teachers { teacher.model.eval() }  // as the export runs them: no dropout
         let settings = LogitsExportSettings(context: context, maxSequences: sequences)  // top-32 f16, gzip 4: the default
         let positions = Double(min(sequences, LogitsExport.windowCount(tokenCount: timed.tokens.count, context: context,
                                                                       stride: context)) * context)

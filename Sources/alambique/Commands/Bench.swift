@@ -6,7 +6,7 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure speed (build with `make build`: release, CPU flags). Results go in BENCHMARKS.md.",
         subcommands: [BenchCore.self, BenchTrain.self, BenchLogits.self, BenchCompress.self, BenchLoad.self,
-                      BenchTokenize.self])
+                      BenchTokenize.self, BenchForward.self, BenchGenerate.self])
 }
 
 struct BenchCore: ParsableCommand {
