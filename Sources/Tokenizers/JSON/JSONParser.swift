@@ -166,12 +166,9 @@ struct JSONParser {
         return value
     }
 
-    mutating func parseString() throws(JSONSyntaxError) -> String {
-        position += 1  // opening quote
-        // Most strings have no escape: they become a String straight from the input's bytes, with
-        // no intermediate buffer (a vocabulary file is ~100k such strings).
-        let start = position
-        let plainEnd = bytes.withUnsafeBufferPointer { buffer in
+    /// The offset of the first quote, backslash or control byte at or after `start` (or the end).
+    func endOfPlainRun(from start: Int) -> Int {
+        bytes.withUnsafeBufferPointer { buffer in
             var index = start
             while index < buffer.count {
                 let byte = buffer[index]
@@ -180,6 +177,14 @@ struct JSONParser {
             }
             return index
         }
+    }
+
+    mutating func parseString() throws(JSONSyntaxError) -> String {
+        position += 1  // opening quote
+        // Most strings have no escape: they become a String straight from the input's bytes, with
+        // no intermediate buffer (a vocabulary file is ~100k such strings).
+        let start = position
+        let plainEnd = endOfPlainRun(from: start)
         if plainEnd < bytes.count, bytes[plainEnd] == UInt8(ascii: "\"") {
             position = plainEnd + 1
             guard let string = String(validating: bytes[start ..< plainEnd], as: UTF8.self) else {
@@ -192,15 +197,7 @@ struct JSONParser {
             // Copy each run of plain bytes at once: a vocabulary file is mostly such runs, and a
             // hostile one may hold a single string of many megabytes.
             let runStart = position
-            position = bytes.withUnsafeBufferPointer { buffer in
-                var index = runStart
-                while index < buffer.count {
-                    let byte = buffer[index]
-                    if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte < 0x20 { break }
-                    index += 1
-                }
-                return index
-            }
+            position = endOfPlainRun(from: runStart)
             output.append(contentsOf: bytes[runStart ..< position])
             guard position < bytes.count else { throw error("unterminated string") }
             let byte = bytes[position]

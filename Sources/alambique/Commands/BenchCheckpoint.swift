@@ -56,7 +56,7 @@ struct BenchForward: ParsableCommand {
                 let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
                 if run > 0 { rates.append(Double(count) / max(seconds, 1e-9)) }
             }
-            ours.append(medianOf(rates))
+            ours.append(median(rates))
             var line = String(format: "round %d/%d: ours %.0f tok/s", round, rounds, ours.last!)
             if python != "none" {
                 let result = try runAnchor(python: python, script: anchor, arguments: [
@@ -73,9 +73,9 @@ struct BenchForward: ParsableCommand {
             print(line)
         }
         print(String(format: "%@, batch %d × context %d, %d threads: ours median %.0f tok/s", loaded.info.name,
-                     batch, context, Threads.count, medianOf(ours))
+                     batch, context, Threads.count, median(ours))
               + (theirs.isEmpty ? "" : String(format: ", PyTorch eager median %.0f tok/s; ours/theirs %.2f×",
-                                              medianOf(theirs), medianOf(ours) / medianOf(theirs))))
+                                              median(theirs), median(ours) / median(theirs))))
     }
 }
 
@@ -136,9 +136,9 @@ struct BenchGenerate: ParsableCommand {
             print(line)
         }
         print(String(format: "%@ (%@), %d + %d tokens, %d threads: ours median %.0f tok/s", loaded.info.name,
-                     loaded.info.format, promptLength, newTokens, Threads.count, medianOf(ours))
+                     loaded.info.format, promptLength, newTokens, Threads.count, median(ours))
               + (theirs.isEmpty ? "" : String(format: ", llama.cpp median %.0f tok/s; ours/theirs %.2f×",
-                                              medianOf(theirs), medianOf(ours) / medianOf(theirs))))
+                                              median(theirs), median(ours) / median(theirs))))
     }
 }
 
@@ -150,7 +150,7 @@ func validateBenchSizes(_ sizes: KeyValuePairs<String, Int>) throws {
 }
 
 /// The median (of an odd count, the middle; of an even count, the mean of the two middle values).
-func medianOf(_ values: [Double]) -> Double {
+func median(_ values: [Double]) -> Double {
     let sorted = values.sorted()
     guard !sorted.isEmpty else { return .nan }
     let middle = sorted.count / 2

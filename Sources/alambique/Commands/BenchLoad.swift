@@ -74,19 +74,9 @@ struct BenchLoad: ParsableCommand {
         print(String(format: "  of which reading tokenizer.json %.3f s and hashing it %.3f s (medians)",
                      median(tokenizers), median(hashes)))
         guard python != "none" else { return }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [python, anchor, checkpoint, "--runs", String(runs)]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        guard process.terminationStatus == 0,
-              let line = output.split(separator: "\n").last(where: { $0.hasPrefix("{") }),
-              let result = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-              let theirs = result["median_seconds"] as? Double else {
-            throw ValidationError("the anchor (\(python) \(anchor)) failed or printed no result: \(output.suffix(400))")
+        let result = try runAnchor(python: python, script: anchor, arguments: [checkpoint, "--runs", String(runs)])
+        guard let theirs = result["median_seconds"] as? Double else {
+            throw ValidationError("the anchor (\(python) \(anchor)) printed no median_seconds")
         }
         print(String(format: "transformers %@: from_pretrained + tokenizer median %.3f s, peak RSS %.0f MB; ours/theirs time %.2f×",
                       (result["transformers"] as? String) ?? "?", theirs, (result["peak_rss_mb"] as? Double) ?? .nan,

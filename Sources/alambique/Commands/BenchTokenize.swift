@@ -219,13 +219,6 @@ struct BenchTokenize: ParsableCommand {
     }
 }
 
-func median(_ values: [Double]) -> Double {
-    let sorted = values.sorted()
-    guard !sorted.isEmpty else { return 0 }
-    let middle = sorted.count / 2
-    return sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
-}
-
 /// `bench tokenize --json` (field names in snake_case, as the other benches).
 struct TokenizeBenchResult: Encodable {
     let tokenizer: String, vocabulary_size: Int, documents: Int, bytes: Int, threads: Int, runs: Int
