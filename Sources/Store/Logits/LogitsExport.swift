@@ -180,7 +180,6 @@ public enum LogitsExport {
         return LogitsExportReport(files: writer.outputURLs, sequences: total, positions: total * t, seconds: seconds,
                                   forwardSeconds: Double(forwardNanoseconds) / 1e9, bytes: bytes)
     }
-
 }
 
 /// What a batch stores, filled a run of rows at a time: every logit, or the top-k and log-sum-exp
