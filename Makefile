@@ -142,7 +142,7 @@ audit: build data
 # inputs under Tests/*/FuzzRegressions join the corpus. A crash, hang (> FUZZ_TIMEOUT s) or
 # allocation beyond FUZZ_RSS_MB stops the run with its input in $(FUZZ_DIR)/artifacts/<target>/. Leak
 # reports are off: the Swift runtime keeps caches for the whole process, which LeakSanitizer would flag.
-FUZZ_TARGETS ?= safetensors config tokenizer gpt2vocab logits gguf experiment jsonl shardindex
+FUZZ_TARGETS ?= safetensors config tokenizer gpt2vocab logits gguf experiment jsonl jsonlgz shardindex
 FUZZ_RUNS ?= 1000000
 FUZZ_TIMEOUT ?= 10
 FUZZ_RSS_MB ?= 2048
@@ -158,6 +158,10 @@ fuzz: deps
 	$(SWIFT) build -c release --scratch-path $(FUZZ_SCRATCH) --product AlambiqueFuzz $(CPU_FLAGS) $(FUZZ_FLAGS)
 	SWIFT_BACKTRACE=enable=no ASAN_OPTIONS=detect_leaks=0 $(FUZZ_BIN) seeds $(FUZZ_DIR)/seeds
 	cp experiments/*.yaml $(FUZZ_DIR)/seeds/experiment/
+	mkdir -p $(FUZZ_DIR)/seeds/jsonlgz && for f in $(FUZZ_DIR)/seeds/jsonl/*; do \
+	  gzip -9nc $$f > $(FUZZ_DIR)/seeds/jsonlgz/$$(basename $$f).gz; done && \
+	  cat $(FUZZ_DIR)/seeds/jsonlgz/seed-documents.jsonl.gz $(FUZZ_DIR)/seeds/jsonlgz/seed-invalid-utf8.jsonl.gz \
+	    > $(FUZZ_DIR)/seeds/jsonlgz/seed-two-members.jsonl.gz
 	@status=0; for t in $(FUZZ_TARGETS); do \
 	  mkdir -p $(FUZZ_DIR)/corpus/$$t $(FUZZ_DIR)/artifacts/$$t; \
 	  echo "fuzzing $$t: $(FUZZ_RUNS) runs (log: $(FUZZ_DIR)/$$t.log)"; \

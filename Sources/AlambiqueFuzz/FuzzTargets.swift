@@ -27,6 +27,8 @@ enum FuzzTarget: String, CaseIterable, Sendable {
     case experiment
     /// A JSONL corpus: lines, UTF-8 (checked, and replaced), JSON objects and their text field.
     case jsonl
+    /// A gzip JSONL corpus (`.jsonl.gz`): inflation, member boundaries and truncation, then the JSONL reader.
+    case jsonlgz
     /// model.safetensors.index.json (shard names must stay in the folder) and generation_config.json.
     case shardindex
 
@@ -41,6 +43,7 @@ enum FuzzTarget: String, CaseIterable, Sendable {
         case .gguf: try? FuzzParsers.gguf(bytes)
         case .experiment: try? FuzzParsers.experiment(bytes)
         case .jsonl: try? FuzzParsers.jsonl(bytes)
+        case .jsonlgz: try? FuzzParsers.jsonlGzip(bytes)
         case .shardindex: try? FuzzParsers.shardIndex(bytes)
         }
     }
@@ -137,6 +140,11 @@ enum FuzzParsers {
     static func jsonl(_ bytes: [UInt8]) throws {
         _ = try? JSONLDocuments.read(bytes, policy: .error)
         _ = try JSONLDocuments.read(bytes, policy: .replace)
+    }
+
+    static func jsonlGzip(_ bytes: [UInt8]) throws {
+        _ = try? JSONLDocuments.read(gzip: bytes, policy: .error)
+        _ = try JSONLDocuments.read(gzip: bytes, policy: .replace)
     }
 
     static func experiment(_ bytes: [UInt8]) throws {

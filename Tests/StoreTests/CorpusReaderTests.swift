@@ -160,4 +160,29 @@ struct CorpusReaderTests {
         #expect(error?.source.hasSuffix("cut.jsonl.gz") == true && error?.reason.contains("ends early") == true,
                 "\(String(describing: error))")
     }
+
+    /// The in-memory gzip entry (the fuzz target's) reads what the file path reads: concatenated members in
+    /// order, and errors, not crashes or silent ends, for cut or foreign data.
+    @Test func gzipJSONLFromMemory() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        func gzipped(_ text: String, _ name: String) throws -> [UInt8] {
+            let file = directory.file(name)
+            try Data(text.utf8).write(to: file)
+            let gzip = Process()
+            gzip.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            gzip.arguments = ["gzip", "-9", file.path]
+            try gzip.run()
+            gzip.waitUntilExit()
+            #expect(gzip.terminationStatus == 0)
+            return [UInt8](try Data(contentsOf: directory.file(name + ".gz")))
+        }
+        let first = try gzipped("{\"text\": \"one\"}\n{\"text\": \"two\"}\n", "a.jsonl")
+        let second = try gzipped("{\"text\": \"three\"}\n", "b.jsonl")
+        #expect(try JSONLDocuments.read(gzip: first + second).documents == ["one", "two", "three"])
+        let cut = corpusError { _ = try JSONLDocuments.read(gzip: Array(first.prefix(first.count - 4))) }
+        #expect(cut?.source == "input.jsonl.gz" && cut?.reason.contains("ends early") == true, "\(String(describing: cut))")
+        let foreign = corpusError { _ = try JSONLDocuments.read(gzip: Array("{\"text\": \"plain\"}\n".utf8)) }
+        #expect(foreign?.reason.contains("not valid gzip data") == true, "\(String(describing: foreign))")
+    }
 }

@@ -46,9 +46,12 @@ struct FileByteSource: ByteSource {
     }
 }
 
-/// A gzip file inflated block by block (concatenated members are read one after another, as gzip does).
-struct GzipByteSource: ByteSource {
-    private var file: FileByteSource
+/// gzip data inflated block by block (concatenated members are read one after another, as gzip does),
+/// from a file or, for the fuzz target, from memory.
+struct GzipByteSource<Compressed: ByteSource>: ByteSource {
+    private var file: Compressed
+    /// Names the data in errors.
+    private let path: String
     private var stream: Stream
     private var input: [UInt8] = []
     private var inputPosition = 0
@@ -67,8 +70,9 @@ struct GzipByteSource: ByteSource {
     var fileOffset: Int { file.fileOffset - (input.count - inputPosition) }
     var hasher: SHA256Hasher { file.hasher }
 
-    init(path: String) throws(CorpusError) {
-        file = try FileByteSource(path: path)
+    init(_ compressed: Compressed, path: String) throws(CorpusError) {
+        file = compressed
+        self.path = path
         stream = try Stream(path: path)
     }
 
@@ -82,7 +86,7 @@ struct GzipByteSource: ByteSource {
                 if input.isEmpty {
                     // Inflate ended on a member boundary unless it is still waiting for input.
                     if !memberComplete {
-                        throw CorpusError(source: file.path, "the gzip data ends early, at compressed byte \(fileOffset)")
+                        throw CorpusError(source: path, "the gzip data ends early, at compressed byte \(fileOffset)")
                     }
                     finished = true
                     break
@@ -96,7 +100,7 @@ struct GzipByteSource: ByteSource {
                 inflateReset(&stream.z)
             } else if status != Z_OK && status != Z_BUF_ERROR {
                 let message = stream.z.msg.map { String(cString: $0) } ?? "status \(status)"
-                throw CorpusError(source: file.path, "not valid gzip data near compressed byte \(fileOffset) (\(message))")
+                throw CorpusError(source: path, "not valid gzip data near compressed byte \(fileOffset) (\(message))")
             }
         }
         output.removeSubrange(produced...)

@@ -31,15 +31,15 @@ struct JSONLReader: PieceReader {
         self.field = field
         self.policy = policy
         self.compressed = compressed
-        source = compressed ? try GzipByteSource(path: path) : try FileByteSource(path: path)
+        source = compressed ? try GzipByteSource(FileByteSource(path: path), path: path) : try FileByteSource(path: path)
     }
 
-    /// Reads from any byte source (the fuzz target's in-memory bytes).
-    init(source: any ByteSource, path: String, field: String, policy: InvalidTextPolicy) {
+    /// Reads from any byte source (the fuzz target's in-memory bytes); `compressed` says it inflates.
+    init(source: any ByteSource, compressed: Bool = false, path: String, field: String, policy: InvalidTextPolicy) {
         self.path = path
         self.field = field
         self.policy = policy
-        self.compressed = false
+        self.compressed = compressed
         self.source = source
     }
 
@@ -132,7 +132,20 @@ public enum JSONLDocuments {
     ///   invalid UTF-8 (under `.error`), or a line longer than the bound.
     public static func read(_ bytes: [UInt8], source: String = "input.jsonl", field: String = CorpusOptions.defaultTextField,
                             policy: InvalidTextPolicy = .error) throws -> (documents: [String], replaced: Int) {
-        var reader = JSONLReader(source: MemoryByteSource(bytes), path: source, field: field, policy: policy)
+        try read(JSONLReader(source: MemoryByteSource(bytes), path: source, field: field, policy: policy))
+    }
+
+    /// The same for gzip `bytes`, through the inflating source a `.jsonl.gz` corpus goes through.
+    /// - Throws: also `CorpusError` for data that is not gzip or ends inside a member.
+    public static func read(gzip bytes: [UInt8], source: String = "input.jsonl.gz",
+                            field: String = CorpusOptions.defaultTextField,
+                            policy: InvalidTextPolicy = .error) throws -> (documents: [String], replaced: Int) {
+        let inflating = try GzipByteSource(MemoryByteSource(bytes), path: source)
+        return try read(JSONLReader(source: inflating, compressed: true, path: source, field: field, policy: policy))
+    }
+
+    private static func read(_ reader: JSONLReader) throws -> (documents: [String], replaced: Int) {
+        var reader = reader
         var documents: [String] = []
         while let piece = try reader.next() { documents.append(piece.text) }
         return (documents, reader.replaced)
