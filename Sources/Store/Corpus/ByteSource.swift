@@ -70,14 +70,18 @@ struct GzipByteSource<Compressed: ByteSource>: ByteSource {
     var fileOffset: Int { file.fileOffset - (input.count - inputPosition) }
     var hasher: SHA256Hasher { file.hasher }
 
-    init(_ compressed: Compressed, path: String) throws(CorpusError) {
+    /// Inflated bytes per `read` at most.
+    private let blockSize: Int
+
+    init(_ compressed: Compressed, path: String, blockSize: Int = FileByteSource.blockSize) throws(CorpusError) {
         file = compressed
         self.path = path
+        self.blockSize = max(blockSize, 1)
         stream = try Stream(path: path)
     }
 
     mutating func read() throws(CorpusError) -> [UInt8] {
-        var output = [UInt8](repeating: 0, count: FileByteSource.blockSize)
+        var output = [UInt8](repeating: 0, count: blockSize)
         var produced = 0
         while produced == 0, !finished {
             if inputPosition == input.count {

@@ -140,7 +140,7 @@ public enum JSONLDocuments {
     public static func read(gzip bytes: [UInt8], source: String = "input.jsonl.gz",
                             field: String = CorpusOptions.defaultTextField,
                             policy: InvalidTextPolicy = .error) throws -> (documents: [String], replaced: Int) {
-        let inflating = try GzipByteSource(MemoryByteSource(bytes), path: source)
+        let inflating = try GzipByteSource(MemoryByteSource(bytes), path: source, blockSize: 1 << 16)
         return try read(JSONLReader(source: inflating, compressed: true, path: source, field: field, policy: policy))
     }
 
